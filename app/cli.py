@@ -1,0 +1,68 @@
+"""Command-line commands: ``flask --app app db upgrade``, ``demo``, ``totp-now``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from . import db
+
+
+def init_app(app: Flask) -> None:
+    db_group = AppGroup("db", help="Schema migrations (Alembic).")
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def upgrade_cmd(revision: str) -> None:
+        """Bring the database schema up to REVISION (default: the newest)."""
+        from .migrate import current_revision, upgrade
+
+        upgrade(db.engine(), revision)
+        click.echo(f"Database at revision {current_revision(db.engine())}.")
+
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True)
+    def revision_cmd(message: str) -> None:
+        """Write a new migration from the difference between models and database."""
+        from alembic import command
+
+        from .migrate import alembic_config
+
+        command.revision(
+            alembic_config(str(db.engine().url)), message=message, autogenerate=True
+        )
+
+    @db_group.command("current")
+    def current_cmd() -> None:
+        from .migrate import current_revision, head_revision
+
+        click.echo(f"current {current_revision(db.engine())}, head {head_revision()}")
+
+    app.cli.add_command(db_group)
+
+    @app.cli.command("demo")
+    @click.option("--force", is_flag=True, help="Build even if a demo community exists.")
+    def demo_cmd(force: bool) -> None:
+        """Build the demo community (once) and print the demo logins."""
+        from .demo import build_demo, print_logins
+
+        session = db.session()
+        built = build_demo(session, force=force)
+        session.commit()
+        click.echo("Demo community built." if built else "Demo community already there: kept.")
+        print_logins(session)
+
+    @app.cli.command("totp-now")
+    @click.argument("username")
+    def totp_now_cmd(username: str) -> None:
+        """Print the current TOTP code of a demo account (demo accounts only)."""
+        import pyotp
+        from sqlalchemy import select
+
+        from .models import User
+
+        user = db.session().scalar(select(User).where(User.username == username))
+        if user is None or not user.is_demo or not user.totp_secret:
+            raise click.ClickException("Only demo accounts with TOTP can print a code.")
+        click.echo(pyotp.TOTP(user.totp_secret).now())

@@ -1,0 +1,65 @@
+"""Configuration from the environment, with safe defaults for the demo.
+
+Every setting can come from an environment variable of the same name. Secrets that are not
+given are generated once and kept under ``instance/`` so that a restart keeps sessions valid.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("COURTYARD_INSTANCE", ROOT / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _kept_secret(name: str) -> str:
+    """The secret from the environment, else one generated once and kept in instance/."""
+    if value := os.environ.get(name):
+        return value
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / name.lower()
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def from_environment() -> dict:
+    """The configuration mapping read from the environment."""
+    env = os.environ.get("COURTYARD_ENV", "development")
+    production = env == "production"
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": _kept_secret("SECRET_KEY"),
+        #: Key of the HMAC that stores ID numbers as digests (verification without the number).
+        "ID_HASH_KEY": _kept_secret("ID_HASH_KEY"),
+        "DATABASE_URL": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE / 'courtyard.db'}"
+        ),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000"),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "courtyard_session",
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_LIFETIME_SECONDS", 8 * 3600)),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 16 * 1024 * 1024)),
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour"),
+        "ACTIVATION_CODE_DAYS": int(os.environ.get("ACTIVATION_CODE_DAYS", 60)),
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "SCHEMA_CHECK": True,
+    }

@@ -1,0 +1,41 @@
+"""All models, imported here so that Alembic and the app see one metadata."""
+
+from .accounts import ROLES_NEEDING_TOTP, ActivationCode, ApiToken, Role, RoleGrant, User
+from .audit import AuditEntry, AuditHead
+from .base import Base, utcnow
+from .community import (
+    Building,
+    Community,
+    Office,
+    Ownership,
+    Person,
+    Residency,
+    ResidencyKind,
+    Unit,
+    UnitUse,
+)
+from .register import ImportStatus, RegisterImport
+
+__all__ = [
+    "ROLES_NEEDING_TOTP",
+    "ActivationCode",
+    "ApiToken",
+    "AuditEntry",
+    "AuditHead",
+    "Base",
+    "Building",
+    "Community",
+    "ImportStatus",
+    "Office",
+    "Ownership",
+    "Person",
+    "RegisterImport",
+    "Residency",
+    "ResidencyKind",
+    "Role",
+    "RoleGrant",
+    "Unit",
+    "UnitUse",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,190 @@
+"""Every access rule of the site, in one place.
+
+A permission is a ``"<scope>:<resource>:<action>"`` string. ``ROLE_PERMISSIONS`` says which
+community roles hold which permissions; ``can(user, permission, community)`` answers; views
+declare what they need with ``@requires(...)``, which also loads the community of the URL
+(404 when missing, 403 when forbidden).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import db
+from .models import Community, Ownership, Person, Residency, Role, RoleGrant, User
+
+
+class Permission(enum.StrEnum):
+    #: Anyone, signed in or not.
+    PUBLIC = "public"
+    #: Any signed-in user, about their own account.
+    ACCOUNT = "self:account:use"
+    #: Site administration: communities, offices, first accounts.
+    SITE_MANAGE = "site:community:manage"
+    COMMUNITY_VIEW = "community:overview:read"
+    OWN_UNITS_READ = "community:own-units:read"
+    REGISTER_READ = "community:register:read"
+    REGISTER_IMPORT = "community:register:import"
+    REGISTER_EXPORT = "community:register:export"
+    ACTIVATION_ISSUE = "community:activation:issue"
+    ROLES_MANAGE = "community:roles:manage"
+    AUDIT_READ = "community:audit:read"
+
+
+P = Permission
+_GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ}),
+    Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ}),
+    Role.COMMITTEE: frozenset(_GOVERNANCE | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE}),
+    Role.CHAIR: frozenset(
+        _GOVERNANCE | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE}
+    ),
+    Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW}),
+    Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
+    Role.STAFF: frozenset({P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE}),
+    Role.AUDITOR: frozenset(_GOVERNANCE),
+    #: The site admin sets communities up; configuration, never ballots.
+    Role.ADMIN: frozenset(
+        {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_IMPORT, P.ROLES_MANAGE, P.AUDIT_READ}
+    ),
+}
+
+
+def roles_in(user: User, community: Community) -> frozenset[Role]:
+    """The roles ``user`` holds in ``community`` (cached for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cache = g.setdefault("_roles_cache", {})
+    key = (user.id, community.id)
+    if key not in cache:
+        cache[key] = _compute_roles(user, community)
+    return cache[key]
+
+
+def _compute_roles(user: User, community: Community) -> frozenset[Role]:
+    s = db.session()
+    roles: set[Role] = set()
+    if user.is_site_admin:
+        roles.add(Role.ADMIN)
+    person_ids = select(Person.id).where(
+        Person.user_id == user.id, Person.community_id == community.id
+    )
+    if s.scalar(
+        select(Ownership.id)
+        .where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None))
+        .limit(1)
+    ):
+        roles.add(Role.OWNER)
+    if s.scalar(
+        select(Residency.id)
+        .where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None))
+        .limit(1)
+    ):
+        roles.add(Role.RESIDENT)
+    grants = s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
+    for grant in grants:
+        if grant.community_id == community.id or (
+            grant.office_id is not None and grant.office_id == community.office_id
+        ):
+            roles.add(grant.role)
+    return frozenset(roles)
+
+
+def can(user: User, permission: Permission, community: Community | None = None) -> bool:
+    """Whether ``user`` holds ``permission`` (in ``community`` for community permissions)."""
+    if permission is P.PUBLIC:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if permission is P.ACCOUNT:
+        return True
+    if permission is P.SITE_MANAGE:
+        return user.is_site_admin
+    if community is None:
+        return False
+    return any(permission in ROLE_PERMISSIONS[role] for role in roles_in(user, community))
+
+
+def communities_of(user: User) -> list[tuple[Community, frozenset[Role]]]:
+    """Every community where ``user`` holds a role, with the roles."""
+    s = db.session()
+    if user.is_site_admin:
+        candidates = s.scalars(select(Community).order_by(Community.name)).all()
+    else:
+        ids = set(
+            s.scalars(select(Person.community_id).where(Person.user_id == user.id)).all()
+        )
+        grants = s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
+        ids |= {gr.community_id for gr in grants if gr.community_id}
+        office_ids = {gr.office_id for gr in grants if gr.office_id}
+        if office_ids:
+            ids |= set(
+                s.scalars(select(Community.id).where(Community.office_id.in_(office_ids)))
+            )
+        candidates = s.scalars(
+            select(Community).where(Community.id.in_(ids)).order_by(Community.name)
+        ).all()
+    result = []
+    for community in candidates:
+        roles = roles_in(user, community)
+        if roles:
+            result.append((community, roles))
+    return result
+
+
+def actor():
+    """Who is asking: the bearer of an API token on /api/, else the session's user.
+
+    The API never accepts the session cookie, so no cross-site form can drive it.
+    """
+    if request.path.startswith("/api/"):
+        return g.get("api_user") or _ANONYMOUS
+    return current_user
+
+
+class _Anonymous:
+    is_authenticated = False
+    is_site_admin = False
+    id = None
+
+
+_ANONYMOUS = _Anonymous()
+
+
+def requires(permission: Permission) -> Callable:
+    """Declare the permission a view needs.
+
+    A view with a ``community_id`` URL argument gets the loaded ``community`` instead.
+    Anonymous users are sent to the login page; others without the permission get 403.
+    """
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            community = None
+            if "community_id" in kwargs:
+                community = db.session().get(Community, kwargs.pop("community_id"))
+                if community is None:
+                    abort(404)
+                kwargs["community"] = community
+            user = actor()
+            if not can(user, permission, community):
+                if not user.is_authenticated and permission is not P.PUBLIC:
+                    if request.path.startswith("/api/"):
+                        abort(401)
+                    return redirect(url_for("auth.login", next=request.full_path))
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.permission = permission
+        return wrapper
+
+    return decorate

@@ -1,0 +1,20 @@
+"""Does the site answer, in both languages, with its security headers?"""
+
+
+def test_start_page_in_chinese_by_default(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_owner_sees_own_units(client, make, login):
+    community = make.community()
+    user = make.user()
+    unit = make.unit(community, area="123.45")
+    make.own(make.person(community, user=user), unit)
+    login(user)
+    response = client.get(f"/c/{community.id}/?lang=en")
+    assert response.status_code == 200
+    assert "123.45" in response.get_data(as_text=True)
