@@ -1,8 +1,8 @@
-"""register, accounts, audit log
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:30:36.963379
+Create Date: 2026-11-23 09:32:00.454772
 """
 
 from alembic import op
