@@ -52,11 +52,7 @@ def record(
     remote_addr: str = "",
 ) -> AuditEntry:
     """Append one entry for a privileged action (flushes, never commits)."""
-    head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    if head is None:
-        head = AuditHead(id=1, seq=0, entry_hash=GENESIS)
-        session.add(head)
-        session.flush()
+    head = _locked_head(session)
     entry = AuditEntry(
         seq=head.seq + 1,
         created_at=now,
@@ -74,6 +70,22 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def _locked_head(session: Session) -> AuditHead:
+    """The head row, locked until the transaction ends (made on first use, race-free)."""
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.scalar(query)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(
+            insert(AuditHead).values(id=1, seq=0, entry_hash=GENESIS).on_conflict_do_nothing()
+        )
+        head = session.scalar(query)
+    return head
 
 
 @dataclass(frozen=True)

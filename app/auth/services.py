@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from .. import db
 from ..audit.services import record
-from ..errors import DomainError
+from ..errors import DomainError, NotFound
 from ..models import ROLES_NEEDING_TOTP, ApiToken, Role, RoleGrant, User
 
 hasher = PasswordHasher()
@@ -78,7 +78,7 @@ def needs_totp(session: Session, user: User) -> bool:
 
 
 def start_totp_enrolment(user: User) -> str:
-    if not user.totp_secret or not user.totp_enabled:
+    if not user.totp_secret:
         user.totp_secret = pyotp.random_base32()
     return user.totp_secret
 
@@ -141,7 +141,7 @@ def create_token(session: Session, user: User, name: str, now: dt.datetime, ip: 
 def revoke_token(session: Session, user: User, token_id: int, now: dt.datetime, ip: str) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise DomainError(_("No such token."))
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = now
         record(session, actor=user, action="token.revoked", now=now, target=token.name,

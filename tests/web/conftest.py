@@ -129,3 +129,9 @@ def login(client, db_session):
         return response
 
     return do_login
+
+
+@pytest.fixture
+def password() -> str:
+    """The password of every account the factory makes."""
+    return PASSWORD

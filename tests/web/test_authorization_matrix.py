@@ -1,0 +1,119 @@
+"""The authorization matrix: every route × every role × own / other community.
+
+``MATRIX`` holds, for every endpoint of the site, a request to make and the roles that may make
+it in their own community. Each role is then asked everything, in its own community and from
+another one; a route that is missing from the table fails ``test_every_route_is_in_the_matrix``,
+so nobody adds a page without saying who may see it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from app.models import ApiToken, Role, utcnow
+
+ANON = "anonymous"
+ROLES = [ANON, *[r.value for r in Role]]
+EVERYONE = frozenset(ROLES)
+SIGNED_IN = EVERYONE - {ANON}
+MEMBERS = SIGNED_IN
+GOVERNANCE = frozenset({"committee", "chair", "auditor"})
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    url: str
+    allowed: frozenset[str]
+    #: Whether the route shows data of one community (then "other community" is denied).
+    scoped: bool = True
+    data: dict | None = None
+
+
+MATRIX: dict[str, Case] = {
+    "main.index": Case("GET", "/", EVERYONE, scoped=False),
+    "main.dashboard": Case("GET", "/dashboard", SIGNED_IN, scoped=False),
+    "main.community": Case("GET", "/c/{c}/", MEMBERS),
+    "auth.login": Case("GET", "/login", EVERYONE, scoped=False),
+    # The second step exists only between a correct password and the code: without a pending
+    # login, everybody is sent back to the login page.
+    "auth.totp": Case("GET", "/login/totp", frozenset(), scoped=False),
+    "auth.totp_setup": Case("GET", "/login/totp/setup", frozenset(), scoped=False),
+    "auth.logout": Case("POST", "/logout", EVERYONE, scoped=False),
+    "auth.profile": Case("GET", "/profile", SIGNED_IN, scoped=False),
+    "auth.revoke_token": Case("POST", "/profile/tokens/{token}/revoke", frozenset(),
+                              scoped=False),
+    "auth.language": Case("POST", "/language/en", EVERYONE, scoped=False),
+    "admin.communities": Case("GET", "/admin/communities", frozenset({"admin"}), scoped=False),
+    "admin.roles": Case("GET", "/c/{c}/roles", frozenset({"chair", "admin"})),
+    "admin.revoke": Case("POST", "/c/{c}/roles/{grant}/revoke", frozenset({"chair", "admin"})),
+    "audit.log": Case("GET", "/c/{c}/audit", GOVERNANCE | {"admin"}),
+    "register.units": Case("GET", "/c/{c}/register", GOVERNANCE | {"staff", "admin"}),
+    "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
+    "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
+}
+
+
+def test_every_route_is_in_the_matrix(app):
+    """Is there an access decision written down for every route of the site?"""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()} - {"static"}
+    missing = sorted(endpoints - MATRIX.keys())
+    assert not missing, f"routes without an entry in the authorization matrix: {missing}"
+
+
+def test_every_view_declares_its_permission(app):
+    """Does every view say, with @requires, what it needs?"""
+    undeclared = [
+        name for name, view in app.view_functions.items()
+        if name != "static" and not hasattr(view, "permission")
+    ]
+    assert not undeclared
+
+
+@pytest.fixture
+def world(make, db_session):
+    """Community A (asked about) and B (elsewhere), each with one account per role."""
+    own, other = make.community(), make.community()
+    users = {
+        where: {role.value: make.user_with_role(role, community) for role in Role}
+        for where, community in (("own", own), ("other", other))
+    }
+    target = make.user()
+    grant = make.grant(target, Role.STAFF, own)
+    token = ApiToken(user_id=target.id, name="someone else's", prefix="ct_x",
+                     token_hash="0" * 64, created_at=utcnow())
+    db_session.add(token)
+    db_session.flush()
+    return {"own": own, "other": other, "users": users, "grant": grant, "token": token}
+
+
+def _ask(client, case: Case, world) -> tuple[int, str]:
+    url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id)
+    response = client.open(url, method=case.method, data=case.data or {})
+    return response.status_code, response.headers.get("Location", "")
+
+
+def _denied(status: int, location: str) -> bool:
+    # 404: an object of somebody else's is not even shown to exist.
+    return status in (401, 403, 404) or (status == 302 and "/login" in location)
+
+
+@pytest.mark.parametrize("where", ["own", "other"])
+@pytest.mark.parametrize("role", ROLES)
+def test_matrix(app, client, login, world, make, role, where):
+    """Can this role, in its own community or from another one, reach each route?"""
+    if role != ANON:
+        login(world["users"][where][role])
+    wrong = []
+    for endpoint, case in MATRIX.items():
+        if endpoint in ("auth.logout",):
+            continue  # logging out would end the session the other checks use
+        allowed = role in case.allowed and (
+            where == "own" or not case.scoped or role == "admin"
+        )
+        status, location = _ask(client, case, world)
+        if allowed == _denied(status, location) or status >= 500:
+            wrong.append((endpoint, status, "expected allow" if allowed else "expected deny"))
+    assert not wrong, wrong
