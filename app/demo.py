@@ -35,7 +35,7 @@ from .models import (
 from .register.identity import id_digest, make_id_number, mask_id_number
 
 DEMO_COMMUNITY = "梧桐苑"
-DEMO_PASSWORD = "courtyard-demo"
+DEMO_PASSWORD = "courtyard-demo"  # noqa: S105 - printed for the demo on purpose
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余杜叶程魏苏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国玉兰志红文斌晓峰海燕春梅云飞宇辉鹏"
 #: Floor plans of a typical tower: four flats a floor, areas in m² as registered.
@@ -60,8 +60,8 @@ def _name(rng: random.Random) -> str:
 
 def _id_number(rng: random.Random) -> str:
     year = rng.randint(1950, 1995)
-    prefix = f"310104{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
-    return make_id_number(prefix)
+    birth = f"{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    return make_id_number(f"310104{birth}{rng.randint(0, 999):03d}")
 
 
 def _phone(rng: random.Random) -> str:
@@ -69,7 +69,8 @@ def _phone(rng: random.Random) -> str:
 
 
 def demo_exists(session: Session) -> bool:
-    return session.scalar(select(Community.id).where(Community.name == DEMO_COMMUNITY)) is not None
+    found = session.scalar(select(Community.id).where(Community.name == DEMO_COMMUNITY))
+    return found is not None
 
 
 def build_demo(session: Session, *, force: bool = False) -> bool:

@@ -49,7 +49,8 @@ def test_login_is_rate_limited(client, make):
     """Does the sixth attempt within a minute get 429, even with the right password?"""
     user = make.user()
     for _ in range(5):
-        assert client.post("/login", data={"login": user.username, "password": "x"}).status_code == 422
+        response = client.post("/login", data={"login": user.username, "password": "x"})
+        assert response.status_code == 422
     response = client.post("/login", data={"login": user.username, "password": PASSWORD})
     assert response.status_code == 429
 
