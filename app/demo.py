@@ -36,7 +36,9 @@ from .register.identity import id_digest, make_id_number, mask_id_number
 
 DEMO_COMMUNITY = "梧桐苑"
 DEMO_PASSWORD = "courtyard-demo"  # noqa: S105 - printed for the demo on purpose
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余杜叶程魏苏吕丁任沈姚卢"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余杜叶程魏苏吕丁任沈姚卢"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国玉兰志红文斌晓峰海燕春梅云飞宇辉鹏"
 #: Floor plans of a typical tower: four flats a floor, areas in m² as registered.
 FLAT_TYPES = (Decimal("68.42"), Decimal("89.15"), Decimal("112.37"), Decimal("135.80"))
