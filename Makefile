@@ -36,7 +36,7 @@ browser:
 	@bash scripts/sysdeps.sh chromium
 
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -d app/translations
+	@$(BIN)/pybabel compile -d app/translations --use-fuzzy >/dev/null
 
 demo: install
 	$(FLASK) db upgrade

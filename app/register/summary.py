@@ -42,7 +42,8 @@ def register_summary(session: Session, community: Community) -> RegisterSummary:
     buildings = session.scalar(
         select(func.count(Building.id)).where(Building.community_id == community.id)
     )
-    total = Unit.area.type.process_result_value(units[1], None)
+    # SUM keeps the column's type, so the scaled integers come back as an exact Decimal.
+    total = Decimal(units[1]).quantize(Decimal("0.01"))
     return RegisterSummary(buildings, units[0], total, owners or 0, with_account or 0)
 
 

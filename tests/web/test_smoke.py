@@ -18,3 +18,16 @@ def test_owner_sees_own_units(client, make, login):
     response = client.get(f"/c/{community.id}/?lang=en")
     assert response.status_code == 200
     assert "123.45" in response.get_data(as_text=True)
+
+
+
+def test_overview_totals_are_exact(client, make, login):
+    """Is the total area the exact sum of the units' areas, to the hundredth of a m²?"""
+    from app.models import Role
+
+    community = make.community()
+    for area in ("68.42", "89.15", "0.01"):
+        make.unit(community, area=area)
+    login(make.user_with_role(Role.COMMITTEE, community))
+    page = client.get(f"/c/{community.id}/?lang=en").get_data(as_text=True)
+    assert "157.58" in page
