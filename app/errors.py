@@ -60,6 +60,38 @@ def init_app(app: Flask) -> None:
         }
         message = messages.get(err.code or 500, err.description or "")
         if wants_json():
-            code = (err.name or "error").lower().replace(" ", "_")
-            return jsonify({"error": {"code": code, "message": message}}), err.code
+            return _api_http_error(err, message)
         return render_template("error.html", status=err.code, message=message), err.code
+
+
+#: Headers of an HTTP error that an API client needs (Allow on 405, Retry-After on 429 …).
+_KEPT_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+
+
+def _api_http_error(err: HTTPException, message: str):
+    """``{"error": {"code", "message"}}`` with the status and the headers the status implies.
+
+    A 401 carries ``WWW-Authenticate: Bearer`` (RFC 6750), with ``error="invalid_token"`` when a
+    token was sent but is unknown, revoked or of a disabled account.
+    """
+    status = err.code or 500
+    code = (err.name or "error").lower().replace(" ", "_")
+    if status == 401:
+        sent = request.headers.get("Authorization", "")
+        message = (
+            _("The token is unknown, revoked or of a disabled account.") if sent
+            else _("Send a personal access token: Authorization: Bearer ct_…")
+        )
+    elif status == 500:
+        message = _("Something went wrong on our side. Please try again later.")
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in err.get_headers():
+        if name.lower() in _KEPT_HEADERS:
+            response.headers[name] = value
+    if status == 401:
+        challenge = 'Bearer realm="courtyard"'
+        if request.headers.get("Authorization"):
+            challenge += ', error="invalid_token"'
+        response.headers["WWW-Authenticate"] = challenge
+    return response
