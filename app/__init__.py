@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
-from flask import Flask, g, request, session
+from flask import Flask, abort, g, request, session
 from flask_login import current_user
 
 from . import db
 from .config import ROOT, from_environment
+from .policy import MAX_ID
 
 LOCALES = ("zh_Hans_CN", "en")
 
@@ -104,6 +105,12 @@ def _register_blueprints(app: Flask) -> None:
 
 def _init_request_pipeline(app: Flask) -> None:
     """One commit per request: success commits, anything else rolls back."""
+
+    @app.url_value_preprocessor
+    def _refuse_impossible_ids(_endpoint, values):
+        # Ids are 32-bit: a larger one cannot exist, and binding it would overflow the driver.
+        if values and any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in values.values()):
+            abort(404)
 
     @app.after_request
     def _finish(response):

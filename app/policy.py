@@ -159,6 +159,17 @@ class _Anonymous:
 _ANONYMOUS = _Anonymous()
 
 
+#: Ids are 32-bit integers: a larger one cannot exist (and would overflow the driver).
+MAX_ID = 2**31 - 1
+
+
+def load_community(community_id: int) -> Community:
+    community = db.session().get(Community, community_id)
+    if community is None:
+        abort(404)
+    return community
+
+
 def requires(permission: Permission) -> Callable:
     """Declare the permission a view needs.
 
@@ -169,18 +180,17 @@ def requires(permission: Permission) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
+            user = actor()
+            if permission not in (P.PUBLIC,) and not user.is_authenticated:
+                # Before any look-up: an anonymous visitor learns nothing, not even existence.
+                if request.path.startswith("/api/"):
+                    abort(401)
+                return redirect(url_for("auth.login", next=request.full_path))
             community = None
             if "community_id" in kwargs:
-                community = db.session().get(Community, kwargs.pop("community_id"))
-                if community is None:
-                    abort(404)
+                community = load_community(kwargs.pop("community_id"))
                 kwargs["community"] = community
-            user = actor()
             if not can(user, permission, community):
-                if not user.is_authenticated and permission is not P.PUBLIC:
-                    if request.path.startswith("/api/"):
-                        abort(401)
-                    return redirect(url_for("auth.login", next=request.full_path))
                 abort(403)
             return view(*args, **kwargs)
 

@@ -26,8 +26,6 @@ from .spec import build_document, list_of, operation, page_of, ref, schema
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-#: Largest id a URL may carry: bigger ones cannot exist (and SQLite cannot bind them).
-_MAX_ID = 2**31 - 1
 _DEFAULT_RATE_PER_CLIENT = "300 per minute"
 _DEFAULT_PER_ADDRESS_RATE = "1200 per minute"
 
@@ -63,12 +61,6 @@ def _authenticate():
     needs_token = getattr(view, "permission", None) is not Permission.PUBLIC
     if g.api_user is None and view is not None and needs_token:
         abort(401)
-
-
-@bp.url_value_preprocessor
-def _refuse_impossible_ids(_endpoint, values):
-    if values and any(isinstance(v, int) and v > _MAX_ID for v in values.values()):
-        abort(404)
 
 
 # Account -----------------------------------------------------------------------------------

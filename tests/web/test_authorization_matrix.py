@@ -53,6 +53,11 @@ MATRIX: dict[str, Case] = {
     "register.units": Case("GET", "/c/{c}/register", GOVERNANCE | {"staff", "admin"}),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
+    # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
+    "api.communities": Case("GET", "/api/v1/communities", frozenset(), scoped=False),
+    "api.community": Case("GET", "/api/v1/communities/{c}", frozenset()),
+    "api.units": Case("GET", "/api/v1/communities/{c}/units", frozenset()),
+    "api.my_units": Case("GET", "/api/v1/communities/{c}/my-units", frozenset()),
 }
 
 

@@ -31,3 +31,20 @@ def test_overview_totals_are_exact(client, make, login):
     login(make.user_with_role(Role.COMMITTEE, community))
     page = client.get(f"/c/{community.id}/?lang=en").get_data(as_text=True)
     assert "157.58" in page
+
+
+def test_huge_or_unknown_community_id_is_404_not_500(client, make, login):
+    from app.models import Role
+
+    community = make.community()
+    login(make.user_with_role(Role.OWNER, community))
+    assert client.get("/c/99999999999999999999/").status_code == 404
+    assert client.get("/c/2147483648/").status_code == 404
+    assert client.get("/c/2147483647/").status_code == 404
+
+
+def test_anonymous_cannot_probe_which_communities_exist(client, make):
+    community = make.community()
+    existing = client.get(f"/c/{community.id}/")
+    missing = client.get("/c/2147483000/")
+    assert existing.status_code == missing.status_code == 302
