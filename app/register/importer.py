@@ -292,26 +292,26 @@ def _read_lines(filename: str, data: bytes) -> list[tuple[int, tuple]]:
 
 
 def _xlsx_lines(data: bytes) -> list[tuple[int, tuple]]:
+    damaged = _("This file cannot be read as an Excel workbook (.xlsx); it may be damaged.")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds (zip, XML, key errors) on a corrupt file
-        raise _FileProblem(_(
-            "This file cannot be read as an Excel workbook (.xlsx); it may be damaged."
-        )) from None
+        raise _FileProblem(damaged) from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some writers declare a wrong size; read what is there
         lines, empty_run = [], 0
         for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
             empty_run = 0 if any(v not in (None, "") for v in values) else empty_run + 1
-            if empty_run >= MAX_EMPTY_RUN or number > MAX_ROWS + 2 * MAX_EMPTY_RUN:
+            # Past the last row a sheet may be formatted down to row 1,048,576; and a file
+            # with too many rows is refused anyway, so reading on would only take time.
+            if empty_run >= MAX_EMPTY_RUN or len(lines) > MAX_ROWS + 20:
                 break
-            lines.append((number, values))
+            if not empty_run:
+                lines.append((number, values))
         return lines
     except Exception:
-        raise _FileProblem(_(
-            "This file cannot be read as an Excel workbook (.xlsx); it may be damaged."
-        )) from None
+        raise _FileProblem(damaged) from None
     finally:
         book.close()
 
@@ -566,7 +566,7 @@ def write_workbook(units: list[dict], *, chinese: bool, summary: list[tuple[str,
         cell.font = Font(bold=True)
     sheet.cell(1, 8).comment = Comment("\n".join(notes), "Courtyard", height=160, width=320)
     sheet.freeze_panes = "A2"
-    for unit in units:
+    for number, unit in enumerate(units, 2):
         owners = unit["owners"]
         phones = [o["phone"] or "" for o in owners]
         ids = [o["id_masked"] or "" for o in owners]
@@ -578,10 +578,11 @@ def write_workbook(units: list[dict], *, chinese: bool, summary: list[tuple[str,
             "、".join(ids) if any(ids) else None,
             ("是" if chinese else "yes") if unit["developer"] else None,
         ])
-        for cell in sheet[sheet.max_row]:
+        for column in range(1, len(COLUMNS) + 1):  # (sheet[number] rescans: quadratic)
+            cell = sheet.cell(number, column)
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # a name is text, never a formula that Excel would run
-        sheet.cell(sheet.max_row, 4).number_format = "0.00"
+        sheet.cell(number, 4).number_format = "0.00"
     for letter, width in zip("ABCDEFGHI", (10, 10, 7, 11, 9, 22, 28, 44, 8)):
         sheet.column_dimensions[letter].width = width
     info = book.create_sheet(sheet_names[1])

@@ -402,7 +402,7 @@ def confirm_import(session: Session, *, actor: User, now: dt.datetime, community
     """Apply a pending import in the current transaction; returns the counts."""
     _lock_pending(session, community, pending)
     state = load_state(session, community)
-    if state.fingerprint() != pending.diff["fingerprint"]:
+    if state.fingerprint() != pending.diff.get("fingerprint"):
         raise Conflict(_("The register changed since this file was uploaded (another import "
                          "was applied). Upload the file again to see the new differences."))
     plan = make_plan(pending.rows, state)

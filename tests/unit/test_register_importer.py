@@ -285,3 +285,9 @@ def test_control_characters_are_dropped():
     rows = parse_register("x.csv", csv_bytes([
         HEADER_ZH, ["1", "1", "1", "50", "", "张\x01三", "", ""]]), id_key=KEY).rows
     assert rows[0]["owners"][0]["name"] == "张三"
+
+
+def test_row_numbers_count_the_empty_rows_as_excel_does():
+    data = xlsx([HEADER_ZH, ["1", "1", 1, 50, None, "张三"], [], ["1", "2", "x", 50, None, "李四"]])
+    result = parse_register("x.xlsx", data, id_key=KEY)
+    assert problems_of(result) == [(4, "楼层")]

@@ -24,6 +24,7 @@ from app.models import (
     Unit,
 )
 from app.register.identity import make_id_number, mask_id_number
+from tests.unit.test_register_importer import xlsx
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "register"
 ID_A = make_id_number("31010419800101001")
@@ -39,15 +40,6 @@ FIRST = [
     ["2栋", "201", 2, 30, "商业", None, None, None, "是"],
     ["2栋", "202", 2, 30, "商业", None, None, None, "是"],
 ]
-
-
-def xlsx(rows) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -421,3 +413,34 @@ def test_the_search_box_escapes_what_it_repeats(committee, site):
     page = site.client.get(f"{site.base}?q=<script>x</script>").get_data(as_text=True)
     assert "<script>x" not in page
     assert "&lt;script&gt;x" in page
+
+
+def test_owners_keep_their_identity_when_a_later_file_adds_id_numbers(committee, site):
+    """A register first imported with names only, then with ID numbers: same persons,
+    their ID numbers added, and name + phone joins a new unit to its owner."""
+    site.apply(xlsx([
+        HEADER,
+        ["1栋", "101", 1, 80, None, "王芳", None, None, None],
+        ["1栋", "102", 1, 80, None, "王芳", None, None, None],   # the same Wang Fang
+        ["1栋", "103", 1, 80, None, "赵六", "13700000006", None, None],
+    ]))
+    persons = site.count(Person, Person.community_id == site.c.id)
+    assert persons == 2
+    assert site.upload(xlsx([
+        HEADER,
+        ["1栋", "101", 1, 80, None, "王芳", None, ID_A, None],
+        ["1栋", "102", 1, 80, None, "王芳", None, ID_A, None],
+        ["1栋", "103", 1, 80, None, "赵六", "13700000006", None, None],
+        ["1栋", "104", 1, 80, None, "赵六", "13700000006", None, None],
+    ])).status_code == 302
+    diff = site.last_import().diff
+    assert diff["counts"] == {"units_added": 1, "units_changed": 0, "units_removed": 0,
+                              "owners_added": 0, "owners_changed": 1, "owners_removed": 0}
+    assert diff["owners"][0]["changes"] == [
+        {"field": "id_number", "old": None, "new": mask_id_number(ID_A)}]
+    site.confirm(site.last_import())
+    assert site.count(Person, Person.community_id == site.c.id) == 2
+    assert site.owners("1栋-104") == ["赵六"]
+    wang = site.s.scalars(select(Person).where(Person.name == "王芳",
+                                               Person.community_id == site.c.id)).one()
+    assert wang.id_number_masked == mask_id_number(ID_A)
