@@ -88,6 +88,7 @@ def select_timezone() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .activation.views import bp as activation_bp
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(register_bp)
+    app.register_blueprint(activation_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
 

@@ -198,9 +198,3 @@ def language(lang: str):
     if current_user.is_authenticated:
         current_user.locale = lang
     return redirect(safe_next(request.form.get("next")))
-
-
-@bp.route("/activate", methods=["GET", "POST"])
-@requires(Permission.PUBLIC)
-def activate():
-    return render_template("error.html", status=200, message="")
