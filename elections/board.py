@@ -205,7 +205,7 @@ class Board:
         """``board.jsonl``: a header line, then one canonical JSON line per record."""
         header = {"format": "courtyard-board", "version": 1, "box": self.box_id}
         lines = [canonical_json(header)]
-        lines.extend(canonical_json(r.to_json()) for r in self.records)
+        lines.extend(canonical_json(r.to_json(), check_floats=False) for r in self.records)
         return b"\n".join(lines) + b"\n"
 
 

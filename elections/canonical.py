@@ -29,19 +29,28 @@ def _encode_extra(value: object) -> Any:
 
 
 def _check_no_float(obj: Any) -> None:
-    if isinstance(obj, float):
-        raise TypeError("floats are not allowed in canonical JSON; use Decimal or Fraction")
-    if isinstance(obj, dict):
-        for v in obj.values():
-            _check_no_float(v)
-    elif isinstance(obj, list | tuple):
-        for v in obj:
-            _check_no_float(v)
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif isinstance(item, float):
+            raise TypeError("floats are not allowed in canonical JSON; use Decimal or Fraction")
+        elif isinstance(item, dict | list | tuple):
+            stack.extend(item.values() if isinstance(item, dict) else item)
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Encode ``obj`` as canonical JSON bytes (sorted keys, compact, UTF-8, no floats)."""
-    _check_no_float(obj)
+def canonical_json(obj: Any, *, check_floats: bool = True) -> bytes:
+    """Encode ``obj`` as canonical JSON bytes (sorted keys, compact, UTF-8, no floats).
+
+    ``check_floats=False`` skips the walk that refuses floats; only for data a ``to_json`` built
+    from typed fields (a credential list of 100,000 keys, board lines), where none can occur.
+    """
+    if check_floats:
+        _check_no_float(obj)
     return json.dumps(
         obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_encode_extra
     ).encode("utf-8")

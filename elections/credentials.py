@@ -32,6 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -107,10 +108,10 @@ class CredentialList:
             "credentials": [{"voter": e.voter_id, "key": b64(e.public_key)} for e in self.entries],
         }
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """SHA-256 (hex) of the list's canonical JSON: what is published before voting opens."""
-        return sha256_hex(canonical_json(self.to_json()))
+        return sha256_hex(canonical_json(self.to_json(), check_floats=False))
 
     def published(self) -> dict[str, Any]:
         """What is announced when the list is frozen: a count and a fingerprint."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -30,8 +31,15 @@ MAX_PLACES = 4
 MAX_AREA = Decimal(1_000_000)
 
 
+_PLAIN_AREA = re.compile(rf"[0-9]{{1,6}}(?:\.[0-9]{{1,{MAX_PLACES}}})?")
+
+
 def parse_area(value: Decimal | str | int) -> Decimal:
     """An exclusive area as an exact, positive, finite Decimal (floats are refused)."""
+    if type(value) is str and _PLAIN_AREA.fullmatch(value):  # the common case, fast
+        area = Decimal(value)
+        if area > 0:
+            return area
     if isinstance(value, float):
         raise ElectorateError("areas must be given exactly (Decimal or text), not as float")
     try:
@@ -127,7 +135,8 @@ class Electorate:
         for unit in units:
             for owner in unit.owners:
                 seen = first_owner_unit.setdefault(owner, unit.unit_id)
-                groups.union(seen, unit.unit_id)
+                if seen != unit.unit_id:
+                    groups.union(seen, unit.unit_id)
         members: dict[str, list[Unit]] = {}
         for unit in units:
             members.setdefault(groups.find(unit.unit_id), []).append(unit)
@@ -145,6 +154,11 @@ class Electorate:
     def headcount(self) -> int:
         """Number of persons (总人数) after de-duplication."""
         return len(self.voters)
+
+    @property
+    def voters_by_id(self) -> Mapping[str, Voter]:
+        """Voter id → voter, for counts that look up every ballot's voter."""
+        return self._voter_by_id
 
     def voter(self, voter_id: str) -> Voter:
         """The voter with this id, or :class:`UnknownVoterError`."""
@@ -188,7 +202,7 @@ class Electorate:
                 tuple(
                     Unit(
                         unit_id=str(u["unit"]),
-                        area=parse_area(str(u["area"])),
+                        area=str(u["area"]),  # type: ignore[arg-type]  # parsed by Unit
                         owners=tuple(str(o) for o in u.get("owners", ())),
                         building=str(u.get("building", "")),
                         developer_unsold=bool(u.get("developer_unsold", False)),

@@ -89,38 +89,61 @@ class BallotCounts:
         }
 
 
-def _sum_weights(
-    electorate: Electorate, casts: Sequence[Cast]
-) -> tuple[dict[int, list[Any]], Weight, list[Cast]]:
+@dataclass
+class _Groups:
+    """Casts grouped by ballot object, with their weights; duplicates and voids set apart."""
+
+    #: id(ballot) → [ballot, headcount, area]
+    by_ballot: dict[int, list[Any]]
+    voted: Weight
+    duplicates: list[Cast]
+    #: Casts that are void, or have a spoilt motion: the places a result lists.
+    voids: list[Cast]
+
+
+def _is_void(ballot: object) -> bool:
+    return isinstance(ballot, VoidBallot) or (
+        isinstance(ballot, MotionBallot) and bool(ballot.spoilt)
+    )
+
+
+def _group(electorate: Electorate, casts: Sequence[Cast]) -> _Groups:
     """Group casts by ballot object and add up their weights; find duplicate voters.
 
     Ballots read from one plaintext are one object, so a count of 100,000 ballots with a few
     hundred distinct contents does its per-motion work a few hundred times.
     """
+    voters = electorate.voters_by_id
     groups: dict[int, list[Any]] = {}
+    void_groups: set[int] = set()
     seen: set[str] = set()
     duplicates: list[Cast] = []
+    voids: list[Cast] = []
     head = 0
     area = Decimal(0)
     for cast in casts:
-        try:
-            voter = electorate.voter(cast.voter_id)
-        except UnknownVoterError:
+        voter = voters.get(cast.voter_id)
+        if voter is None:
             raise UnknownVoterError(
                 f"record {cast.record}: voter {cast.voter_id} is not in the electorate"
-            ) from None
+            )
         if cast.voter_id in seen:
             duplicates.append(cast)
             continue
         seen.add(cast.voter_id)
-        entry = groups.get(id(cast.ballot))
+        key = id(cast.ballot)
+        entry = groups.get(key)
         if entry is None:
-            entry = groups[id(cast.ballot)] = [cast.ballot, 0, Decimal(0)]
+            entry = groups[key] = [cast.ballot, 0, Decimal(0)]
+            if _is_void(cast.ballot):
+                void_groups.add(key)
+        if key in void_groups:
+            voids.append(cast)
         entry[1] += 1
         entry[2] += voter.area
         head += 1
         area += voter.area
-    return groups, Weight(head, area), duplicates
+    return _Groups(groups, Weight(head, area), duplicates, voids)
 
 
 def _void_entries(casts: Iterable[Cast]) -> tuple[VoidEntry, ...]:
@@ -228,9 +251,10 @@ def tally_motions(electorate: Electorate, casts: Sequence[Cast], vote: MotionVot
     paper-entry rules must have refused the second) and :class:`UnknownVoterError` for a voter
     outside the electorate.
     """
-    groups, voted, duplicates = _sum_weights(electorate, casts)
-    if duplicates:
-        first = duplicates[0]
+    grouped = _group(electorate, casts)
+    groups, voted = grouped.by_ballot, grouped.voted
+    if grouped.duplicates:
+        first = grouped.duplicates[0]
         raise DuplicateBallotError(f"record {first.record}: voter {first.voter_id} voted twice")
     total = Weight(electorate.headcount, electorate.total_area)
     policy = vote.policy
@@ -264,7 +288,7 @@ def tally_motions(electorate: Electorate, casts: Sequence[Cast], vote: MotionVot
         quorum=quorum_checks,
         motions=motions,
         counts=BallotCounts(voted.headcount, valid, void, blank),
-        voids=_void_entries(casts),
+        voids=_void_entries(grouped.voids),
     )
 
 
@@ -426,7 +450,8 @@ def tally_candidates(
     (``voters_taking_part``, e.g. signed-in voters of a paper round, or one voter twice on the
     board) or when the participation quorum is not reached.
     """
-    groups, participating, duplicates = _sum_weights(electorate, casts)
+    grouped = _group(electorate, casts)
+    groups, participating, duplicates = grouped.by_ballot, grouped.voted, grouped.duplicates
     total = Weight(electorate.headcount, electorate.total_area)
     ballots = len(casts)
     voters = participating.headcount if voters_taking_part is None else voters_taking_part
@@ -492,7 +517,7 @@ def tally_candidates(
         candidates=tuple(tallies),
         runoff_seats=runoff_seats,
         unfilled_seats=remaining if void_round is None else election.seats,
-        voids=_void_entries(casts),
+        voids=_void_entries(grouped.voids),
     )
 
 
