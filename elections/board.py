@@ -5,8 +5,11 @@ and is chained to the one before it::
 
     genesis     = SHA-256("CYBR" 0x01 "genesis" || u16be(len box) || box id)
     record_hash = SHA-256("CYBR" 0x01 || previous hash (32) || u64be(record number)
+                          || origin (1: 0x00 sealed in the browser, 0x01 by the server)
                           || credential (32) || signature (64) || SHA-256(sealed ballot))
 
+A ballot is sealed in the owner's browser; without JavaScript the server seals it, and the
+record says so (``server_sealed``), in the hash, so nobody can change the mark afterwards.
 Record numbers start at 1; record 1's previous hash is the genesis. The voter's receipt is the
 record number and a tracking code: the first 50 bits of SHA-256(sealed ballot) in base32
 (``ABCDE-FGHIJ``), which anyone can look up on the public board. The site signs the head
@@ -43,11 +46,24 @@ def genesis_hash(box_id: str) -> bytes:
 
 
 def record_hash(
-    prev_hash: bytes, number: int, credential: bytes, signature: bytes, sealed_hash: bytes
+    prev_hash: bytes,
+    number: int,
+    credential: bytes,
+    signature: bytes,
+    sealed_hash: bytes,
+    *,
+    server_sealed: bool = False,
 ) -> bytes:
     """SHA-256 over the record's fixed binary layout (see the module docstring)."""
+    origin = b"\x01" if server_sealed else b"\x00"
     return hashlib.sha256(
-        RECORD_TAG + prev_hash + struct.pack(">Q", number) + credential + signature + sealed_hash
+        RECORD_TAG
+        + prev_hash
+        + struct.pack(">Q", number)
+        + origin
+        + credential
+        + signature
+        + sealed_hash
     ).digest()
 
 
@@ -68,6 +84,8 @@ class BoardRecord:
     sealed: bytes
     prev_hash: bytes
     hash: bytes
+    #: Sealed by the server for an owner without JavaScript, not in the owner's browser.
+    server_sealed: bool = False
 
     @property
     def tracking_code(self) -> str:
@@ -83,6 +101,7 @@ class BoardRecord:
             "sealed": b64(self.sealed),
             "prev": self.prev_hash.hex(),
             "hash": self.hash.hex(),
+            "server_sealed": self.server_sealed,
         }
 
     @classmethod
@@ -96,9 +115,16 @@ class BoardRecord:
                 sealed=unb64(data["sealed"]),
                 prev_hash=bytes.fromhex(data["prev"]),
                 hash=bytes.fromhex(data["hash"]),
+                server_sealed=_flag(data["server_sealed"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BoardError(f"board record is malformed: {exc}") from exc
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("server_sealed must be true or false")
+    return value
 
 
 @dataclass(frozen=True)
@@ -112,11 +138,20 @@ class Receipt:
 
 
 def chain_record(
-    prev_hash: bytes, number: int, credential: bytes, signature: bytes, sealed: bytes
+    prev_hash: bytes,
+    number: int,
+    credential: bytes,
+    signature: bytes,
+    sealed: bytes,
+    *,
+    server_sealed: bool = False,
 ) -> BoardRecord:
     """The next record of a chain (no checks: see :func:`check_ballot` first)."""
-    digest = record_hash(prev_hash, number, credential, signature, hashlib.sha256(sealed).digest())
-    return BoardRecord(number, credential, signature, sealed, prev_hash, digest)
+    sealed_hash = hashlib.sha256(sealed).digest()
+    digest = record_hash(
+        prev_hash, number, credential, signature, sealed_hash, server_sealed=server_sealed
+    )
+    return BoardRecord(number, credential, signature, sealed, prev_hash, digest, server_sealed)
 
 
 def check_ballot(
@@ -156,13 +191,20 @@ class Board:
         return self.records[-1].hash if self.records else genesis_hash(self.box_id)
 
     def append(
-        self, credential: bytes, signature: bytes, sealed: bytes, *, check_signature: bool = True
+        self,
+        credential: bytes,
+        signature: bytes,
+        sealed: bytes,
+        *,
+        server_sealed: bool = False,
+        check_signature: bool = True,
     ) -> Receipt:
         """Accept one signed sealed ballot and return the voter's receipt.
 
         Refuses a closed box, an unknown credential, a bad signature, and a second ballot for
-        one credential (:class:`DuplicateCredentialError`). ``check_signature=False`` is only
-        for a caller that has just verified the signature itself (a batch import).
+        one credential (:class:`DuplicateCredentialError`). ``server_sealed`` marks a ballot the
+        server sealed for an owner without JavaScript. ``check_signature=False`` is only for a
+        caller that has just verified the signature itself (a batch import).
         """
         if self.closed:
             raise BoardClosedError("the ballot box is closed")
@@ -174,7 +216,14 @@ class Board:
             raise DuplicateCredentialError(
                 f"this credential already voted (record {self._used[credential]})"
             )
-        record = chain_record(self.head_hash, len(self.records) + 1, credential, signature, sealed)
+        record = chain_record(
+            self.head_hash,
+            len(self.records) + 1,
+            credential,
+            signature,
+            sealed,
+            server_sealed=server_sealed,
+        )
         self.records.append(record)
         self._used[credential] = record.number
         code = record.tracking_code

@@ -44,12 +44,14 @@ def result_record(
     credentials: CredentialList,
     board_count: int,
     board_hash: str,
+    server_sealed: int = 0,
     scrutineers: Sequence[str],
 ) -> dict[str, Any]:
     """The result record of a ballot box (unsigned).
 
-    ``board_count``/``board_hash`` are the closing head; ``scrutineers`` are the ids of those
-    whose shares opened the box.
+    ``board_count``/``board_hash`` are the closing head, ``server_sealed`` the number of its
+    ballots the server sealed for owners without JavaScript; ``scrutineers`` are the ids of
+    those whose shares opened the box.
     """
     return {
         "format": RESULT_FORMAT,
@@ -58,7 +60,7 @@ def result_record(
         "definition": definition.to_json(),
         "credentials": credentials.published(),
         "credentials_statement": MODE_STATEMENTS[credentials.mode],
-        "board": {"count": board_count, "hash": board_hash},
+        "board": {"count": board_count, "hash": board_hash, "server_sealed": server_sealed},
         "opened_by": sorted(scrutineers),
         "result": result.to_json(),
     }

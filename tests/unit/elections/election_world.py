@@ -210,7 +210,12 @@ def build_world(
         plaintexts.append(plaintext)
         sealed = seal_ballot(ceremony.public_key, box_id, definition.kind.value, plaintext)
         key = private_credentials[voter]
-        board.append(signing_public_key(key), sign_ballot(key, box_id, sealed), sealed)
+        board.append(
+            signing_public_key(key),
+            sign_ballot(key, box_id, sealed),
+            sealed,
+            server_sealed=rng.random() < 0.1,  # an owner without JavaScript
+        )
         if index == 5:
             heads.append(board.head(site_key, "2026-02-05T08:00:00Z"))
     heads.append(board.head(site_key, "2026-02-15T20:00:00Z", closing=True))
@@ -224,6 +229,7 @@ def build_world(
         credentials=credentials,
         board_count=len(board.records),
         board_hash=board.head_hash.hex(),
+        server_sealed=sum(r.server_sealed for r in board.records),
         scrutineers=[s.scrutineer_id for s in shares],
     )
     world = World(

@@ -66,6 +66,10 @@ def test_the_result_is_signed_by_the_site_and_each_scrutineer_who_opened(motion_
     record = document["record"]
     assert record["opened_by"] == sorted(s.scrutineer_id for s in motion_world.shares)
     assert record["board"]["count"] == len(motion_world.board.records)
+    assert record["board"]["server_sealed"] == sum(
+        r.server_sealed for r in motion_world.board.records
+    )
+    assert record["board"]["server_sealed"] > 0
     assert record["credentials"] == motion_world.credentials.published()
     assert "offline" in record["credentials_statement"]
     for motion in record["result"]["motions"]:

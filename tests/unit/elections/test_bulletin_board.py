@@ -73,6 +73,11 @@ def test_the_chain_links_each_record_to_the_one_before_from_a_genesis_of_its_box
         )
         assert again == record
     first = board.records[0]
+    marked = chain_record(
+        first.prev_hash, 1, first.credential, first.signature, first.sealed, server_sealed=True
+    )
+    assert marked.hash != first.hash  # the mark is in the hash
+    assert marked.server_sealed
     assert (
         record_hash(first.prev_hash, 2, first.credential, first.signature, bytes(32)) != first.hash
     )
@@ -145,6 +150,9 @@ def test_the_board_file_round_trips(voters):
     board = Board(BOX, credentials)
     for key in keys:
         board.append(*cast(key))
+    board.records.append(
+        chain_record(board.head_hash, 7, keys[0], b"s" * 64, b"x", server_sealed=True)
+    )
     header, lines = read_jsonl_header(board.to_jsonl())
     assert header == {"format": "courtyard-board", "version": 1, "box": BOX}
     assert records_from_lines(lines) == board.records
@@ -156,3 +164,6 @@ def test_the_board_file_round_trips(voters):
         read_jsonl_header(b"not json\n")
     with pytest.raises(BoardError):
         BoardRecord.from_json({"n": 1})
+    line = board.records[0].to_json()
+    with pytest.raises(BoardError):
+        BoardRecord.from_json({**line, "server_sealed": "no"})

@@ -56,6 +56,7 @@ def rechain(box_id: str, records: list[dict]) -> list[dict]:
             unb64(record["credential"]),
             unb64(record["signature"]),
             hashlib.sha256(unb64(record["sealed"])).digest(),
+            server_sealed=record["server_sealed"],
         )
         out.append({**record, "n": number, "prev": prev.hex(), "hash": digest.hex()})
         prev = digest
@@ -82,7 +83,9 @@ def test_a_changed_record_is_named(request, world_name, data):
     world = request.getfixturevalue(world_name)
     header, records = board_lines(world)
     index = data.draw(st.integers(0, len(records) - 1))
-    field = data.draw(st.sampled_from(["sealed", "signature", "credential", "n", "prev"]))
+    field = data.draw(
+        st.sampled_from(["sealed", "signature", "credential", "n", "prev", "server_sealed"])
+    )
     record = dict(records[index])
     if field == "credential":
         other = records[(index + 1) % len(records)]
@@ -91,6 +94,8 @@ def test_a_changed_record_is_named(request, world_name, data):
         record["n"] = record["n"] + data.draw(st.integers(1, 5))
     elif field == "prev":
         record["prev"] = os.urandom(32).hex()
+    elif field == "server_sealed":  # hide (or invent) that the server sealed this ballot
+        record["server_sealed"] = not record["server_sealed"]
     else:
         record[field] = flip(record[field], data.draw(st.integers(0, 300)))
     records[index] = record
