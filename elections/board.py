@@ -251,11 +251,19 @@ class Board:
         return sign_record(HEAD_PURPOSE, record, {"site": site_key})
 
     def to_jsonl(self) -> bytes:
-        """``board.jsonl``: a header line, then one canonical JSON line per record."""
-        header = {"format": "courtyard-board", "version": 1, "box": self.box_id}
-        lines = [canonical_json(header)]
-        lines.extend(canonical_json(r.to_json(), check_floats=False) for r in self.records)
-        return b"\n".join(lines) + b"\n"
+        """``board.jsonl`` of this board (see :func:`board_jsonl`)."""
+        return board_jsonl(self.box_id, self.records)
+
+
+def board_jsonl(box_id: str, records: Iterable[BoardRecord]) -> bytes:
+    """``board.jsonl``: a header line, then one canonical JSON line per record.
+
+    For a board kept in a database, pass its records in order.
+    """
+    header = {"format": "courtyard-board", "version": 1, "box": box_id}
+    lines = [canonical_json(header)]
+    lines.extend(canonical_json(r.to_json(), check_floats=False) for r in records)
+    return b"\n".join(lines) + b"\n"
 
 
 def read_jsonl_header(data: bytes) -> tuple[dict[str, Any], list[bytes]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .ballots import Election, MotionVote
-from .board import Board
+from .board import Board, BoardRecord, board_jsonl
 from .canonical import b64, canonical_json, sha256_hex
 from .ceremony import ScrutineerShare
 from .credentials import CredentialList
@@ -69,7 +69,7 @@ def build_bundle(
     electorate: Electorate,
     credentials: CredentialList,
     ceremony: Mapping[str, Any],
-    board: Board,
+    board: Board | Sequence[BoardRecord],
     heads: Sequence[Mapping[str, Any]],
     private_key: bytes,
     shares: Sequence[ScrutineerShare],
@@ -80,6 +80,7 @@ def build_bundle(
     """Write the audit bundle (to ``path`` if given) and return its bytes.
 
     ``electorate`` must be the pseudonymised register the credentials were made for;
+    ``board`` is a :class:`Board` or the records of a board kept elsewhere, in order;
     ``ceremony``, each of ``heads`` and ``result`` are signed documents. The manifest lists
     each file's SHA-256 and is signed by the site key.
     """
@@ -88,7 +89,9 @@ def build_bundle(
         "electorate.json": _versioned("electorate", electorate.to_json()),
         "credentials.json": canonical_json(credentials.to_json()),
         "ceremony.json": canonical_json(dict(ceremony)),
-        "board.jsonl": board.to_jsonl(),
+        "board.jsonl": board.to_jsonl()
+        if isinstance(board, Board)
+        else board_jsonl(definition.box_id, board),
         "heads.json": _versioned("heads", {"heads": [dict(h) for h in heads]}),
         "opening.json": _versioned("opening", opening_json(private_key, shares)),
         "result.json": canonical_json(dict(result)),

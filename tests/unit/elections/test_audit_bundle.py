@@ -55,6 +55,8 @@ def test_the_bundle_is_a_zip_of_versioned_json_with_a_signed_manifest(motion_wor
             assert body["version"] == 1, name
             assert body["format"].startswith("courtyard-"), name
     assert motion_world.rebuild() == motion_world.bundle  # deterministic bytes
+    records = list(motion_world.board.records)  # a board kept in a database, say
+    assert motion_world.rebuild(board=records) == motion_world.bundle
 
 
 def test_the_result_is_signed_by_the_site_and_each_scrutineer_who_opened(motion_world):
