@@ -30,11 +30,8 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-
-from elections.electorate import Electorate
-from elections.electorate import Unit as ElectorateUnit
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, NotFound
@@ -51,7 +48,7 @@ from ..models import (
     User,
 )
 from .importer import Problem, parse_register, unit_key, write_workbook
-from .summary import RegisterSummary, register_summary
+from .summary import RegisterSummary, headcount, register_headcount, register_summary
 
 USE_LABELS = {
     "residential": _l("Residential"), "commercial": _l("Commercial"),
@@ -76,19 +73,6 @@ class ImportRejected(DomainError):
         super().__init__(ngettext("The file was not imported: %(num)s problem.",
                                   "The file was not imported: %(num)s problems.", len(problems)))
         self.problems = problems
-
-
-def headcount(units) -> int:
-    """Owners by headcount (总人数) of ``(unit id, area, owner ids, developer's)`` tuples.
-
-    The rule lives in ``elections.electorate`` (SPC interpretation arts. 8–9): co-owners count
-    once, an owner of several units once, the developer's unsold units once together. A unit
-    with no owner recorded still counts as one.
-    """
-    members = [ElectorateUnit(unit_id=str(uid), area=area, owners=tuple(owners) or (f"u{uid}",),
-                              developer_unsold=developer)
-               for uid, area, owners, developer in units]
-    return Electorate(tuple(members)).headcount if members else 0
 
 
 # --- the register as it stands -------------------------------------------------------------
@@ -517,22 +501,6 @@ def register_page(session: Session, community: Community, *, query: str = "", pa
     return RegisterPage(list(grouped.items()), matching, page, pages,
                         register_summary(session, community),
                         register_headcount(session, community))
-
-
-def register_headcount(session: Session, community: Community) -> int:
-    """The headcount of the active register, in two columns' worth of queries."""
-    units: dict[int, tuple] = {}
-    for unit_id, area, person_id, developer in session.execute(
-        select(Unit.id, Unit.area, Ownership.person_id, Person.is_developer)
-        .outerjoin(Ownership, and_(Ownership.unit_id == Unit.id, Ownership.ended_at.is_(None)))
-        .outerjoin(Person, Person.id == Ownership.person_id)
-        .where(Unit.community_id == community.id, Unit.active.is_(True))
-    ):
-        _uid, _area, owners, dev = units.setdefault(unit_id, (unit_id, area, [], False))
-        if person_id is not None:
-            owners.append(person_id)
-            units[unit_id] = (unit_id, area, owners, dev or bool(developer))
-    return headcount(units.values())
 
 
 def _current_owners(session: Session, unit_ids: list[int]) -> dict[int, list[Person]]:

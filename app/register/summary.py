@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
+
+from elections.electorate import Electorate
+from elections.electorate import Unit as ElectorateUnit
 
 from ..models import Building, Community, Ownership, Person, Unit, User
 
@@ -16,7 +19,8 @@ class RegisterSummary:
     buildings: int
     units: int
     total_area: Decimal
-    #: Owners by headcount (an owner of several units counts once).
+    #: Owners by headcount (elections.electorate's rule: an owner of several units, the
+    #: co-owners of a unit and the developer's unsold units each count once).
     owners: int
     owners_with_account: int
 
@@ -33,7 +37,7 @@ def register_summary(session: Session, community: Community) -> RegisterSummary:
         .where(Unit.community_id == community.id, Ownership.ended_at.is_(None), Unit.active)
         .distinct()
     )
-    owners = session.scalar(select(func.count()).select_from(owner_ids.subquery()))
+    owners = register_headcount(session, community)
     with_account = session.scalar(
         select(func.count(Person.id)).where(
             Person.id.in_(owner_ids), Person.user_id.is_not(None)
@@ -68,3 +72,32 @@ def units_of_user(session: Session, user: User, community: Community) -> list[Un
             .order_by(Building.name, Unit.number)
         )
     )
+
+
+def headcount(units) -> int:
+    """Owners by headcount (总人数) of ``(unit id, area, owner ids, developer's)`` tuples.
+
+    The rule lives in ``elections.electorate`` (SPC interpretation arts. 8–9): co-owners count
+    once, an owner of several units once, the developer's unsold units once together. A unit
+    with no owner recorded still counts as one.
+    """
+    members = [ElectorateUnit(unit_id=str(uid), area=area, owners=tuple(owners) or (f"u{uid}",),
+                              developer_unsold=developer)
+               for uid, area, owners, developer in units]
+    return Electorate(tuple(members)).headcount if members else 0
+
+
+def register_headcount(session: Session, community: Community) -> int:
+    """The headcount of the active register, in two columns' worth of queries."""
+    units: dict[int, tuple] = {}
+    for unit_id, area, person_id, developer in session.execute(
+        select(Unit.id, Unit.area, Ownership.person_id, Person.is_developer)
+        .outerjoin(Ownership, and_(Ownership.unit_id == Unit.id, Ownership.ended_at.is_(None)))
+        .outerjoin(Person, Person.id == Ownership.person_id)
+        .where(Unit.community_id == community.id, Unit.active.is_(True))
+    ):
+        _uid, _area, owners, dev = units.setdefault(unit_id, (unit_id, area, [], False))
+        if person_id is not None:
+            owners.append(person_id)
+            units[unit_id] = (unit_id, area, owners, dev or bool(developer))
+    return headcount(units.values())

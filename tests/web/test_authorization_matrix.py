@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.models import ApiToken, Role, utcnow
+from app.register.services import upload_import
 
 ANON = "anonymous"
 ROLES = [ANON, *[r.value for r in Role]]
@@ -20,6 +21,7 @@ EVERYONE = frozenset(ROLES)
 SIGNED_IN = EVERYONE - {ANON}
 MEMBERS = SIGNED_IN
 GOVERNANCE = frozenset({"committee", "chair", "auditor"})
+IMPORTERS = frozenset({"committee", "chair", "admin"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ MATRIX: dict[str, Case] = {
     "admin.revoke": Case("POST", "/c/{c}/roles/{grant}/revoke", frozenset({"chair", "admin"})),
     "audit.log": Case("GET", "/c/{c}/audit", GOVERNANCE | {"admin"}),
     "register.units": Case("GET", "/c/{c}/register", GOVERNANCE | {"staff", "admin"}),
+    "register.import_upload": Case("GET", "/c/{c}/register/import", IMPORTERS),
+    "register.import_preview": Case("GET", "/c/{c}/register/import/{imp}", IMPORTERS),
+    "register.import_confirm": Case("POST", "/c/{c}/register/import/{imp}/confirm", IMPORTERS),
+    "register.import_discard": Case("POST", "/c/{c}/register/import/{imp}/discard", IMPORTERS),
+    "register.export": Case("GET", "/c/{c}/register/export.xlsx", GOVERNANCE),
+    "activation.activate": Case("GET", "/activate", EVERYONE, scoped=False),
+    "activation.letters": Case("GET", "/c/{c}/letters", frozenset({"committee", "chair", "staff"})),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -91,11 +100,16 @@ def world(make, db_session):
                      token_hash="0" * 64, created_at=utcnow())
     db_session.add(token)
     db_session.flush()
-    return {"own": own, "other": other, "users": users, "grant": grant, "token": token}
+    csv = "楼栋,房号,楼层,面积,业主\n1号楼,101,1,88.50,王伟\n".encode()
+    pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
+                            filename="register.csv", data=csv, id_key="test-id-key")
+    return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
+            "import": pending}
 
 
 def _ask(client, case: Case, world) -> tuple[int, str]:
-    url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id)
+    url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
+                          imp=world["import"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 

@@ -48,3 +48,25 @@ def test_anonymous_cannot_probe_which_communities_exist(client, make):
     existing = client.get(f"/c/{community.id}/")
     missing = client.get("/c/2147483000/")
     assert existing.status_code == missing.status_code == 302
+
+
+def test_overview_headcount_follows_the_electorate_rule(client, make, login):
+    """Co-owners count once, an owner of two units once, the developer's units once together."""
+    from app.models import Role
+
+    community = make.community()
+    co_a, co_b = make.person(community), make.person(community)
+    shared = make.unit(community)
+    make.own(co_a, shared)
+    make.own(co_b, shared)
+    twice = make.person(community)
+    make.own(twice, make.unit(community))
+    make.own(twice, make.unit(community))
+    developer = make.person(community)
+    developer.is_developer = True
+    make.own(developer, make.unit(community))
+    make.own(developer, make.unit(community))
+    login(make.user_with_role(Role.COMMITTEE, community))
+    page = client.get(f"/c/{community.id}/?lang=en").get_data(as_text=True)
+    figure = page.split("Owners (headcount)")[1].split('class="stat">')[1].split("<")[0]
+    assert figure == "3"
