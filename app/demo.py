@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .auth.services import hash_password
+from .config import INSTANCE
 from .models import (
     Building,
     Community,
@@ -35,6 +36,8 @@ from .models import (
 from .register.identity import id_digest, make_id_number, mask_id_number
 
 DEMO_COMMUNITY = "梧桐苑"
+#: Where the demo keeps the one activation code it prints (codes are stored hashed).
+DEMO_HINT = INSTANCE / "demo-activation.txt"
 DEMO_PASSWORD = "courtyard-demo"  # noqa: S105 - printed for the demo on purpose
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余杜叶程魏苏吕丁任沈姚卢"
@@ -93,6 +96,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     session.add(community)
     session.flush()
 
+    raw_ids: dict[Person, str] = {}
+
     def person(name: str | None = None, *, developer: bool = False) -> Person:
         number = _id_number(rng)
         p = Person(
@@ -102,6 +107,7 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
             is_developer=developer, created_at=now,
         )
         session.add(p)
+        raw_ids[p] = number
         return p
 
     developer = person("上海梧桐置业有限公司", developer=True)
@@ -146,7 +152,31 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
 
     _demo_accounts(session, community, units, now)
     _second_community(session, office, now, rng, key)
+    _sample_letter(session, community, units[2], raw_ids, now)
     return True
+
+
+def _sample_letter(session: Session, community: Community, unit: Unit, raw_ids, now) -> None:
+    """Issue one real activation letter so a newcomer can try /activate, and keep its hint.
+
+    The code exists only on paper (it is stored hashed), so the hint is written once to
+    ``instance/demo-activation.txt`` at build time.
+    """
+    from .activation.services import Scope, ScopeKind, issue_letters
+
+    chair = session.scalar(select(User).where(User.username == "chair"))
+    issued = issue_letters(session, actor=chair, now=now, community=community,
+                           scope=Scope(ScopeKind.UNIT, unit_id=unit.id), days=60)
+    letter = issued.letters[0]
+    owner = letter.owners[0]
+    person = session.get(Person, owner.person_id)
+    DEMO_HINT.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_HINT.write_text(
+        f"Try an owner's first login: open /activate?code={owner.code}\n"
+        f"  unit {letter.unit_label}, owner {owner.owner_name}, "
+        f"ID number {raw_ids[person]}\n",
+        encoding="utf-8",
+    )
 
 
 def _account(session: Session, username: str, display: str, phone: str | None, now,
@@ -223,4 +253,7 @@ def print_logins(session: Session) -> None:
         click.echo(f"  {user.username:<13} {user.display_name:<22} {totp}")
     click.echo("  Accounts with TOTP: add the key to an authenticator app, or print the current")
     click.echo("  code with the command shown (demo accounts only).")
+    if DEMO_HINT.exists():
+        click.echo("")
+        click.echo(DEMO_HINT.read_text(encoding="utf-8").rstrip())
     click.echo("")
