@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -25,6 +26,8 @@ def _encode_extra(value: object) -> Any:
         return b64(bytes(value))
     if isinstance(value, frozenset | set):
         return sorted(value)
+    if isinstance(value, datetime):
+        return instant_text(value)
     raise TypeError(f"cannot encode {type(value).__name__} in canonical JSON")
 
 
@@ -79,6 +82,11 @@ def decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         raise ValueError("areas and amounts must be finite")
     return format(value, "f")
+
+
+def instant_text(value: datetime) -> str:
+    """An aware datetime as ISO 8601 text in UTC, so equal instants give equal text."""
+    return value.astimezone(UTC).isoformat()
 
 
 def fraction_text(value: Fraction) -> str:

@@ -12,13 +12,15 @@ cannot state a weight or a price exactly.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+from elections.canonical import canonical_json as _canonical_bytes
+from elections.canonical import decimal_text, instant_text
 
 # -- domain errors ------------------------------------------------------------------------------
 
@@ -91,41 +93,11 @@ def as_decimal(value: object, what: str) -> Decimal:
     return result
 
 
-def decimal_text(value: Decimal) -> str:
-    """A Decimal as plain text without exponent (``Decimal('1E+2')`` → ``'100'``)."""
-    return format(value, "f")
-
-
-def instant_text(value: datetime) -> str:
-    """An aware datetime as ISO 8601 text in UTC, so equal instants give equal text."""
-    return value.astimezone(UTC).isoformat()
-
-
-def _no_floats(obj: Any) -> None:
-    if isinstance(obj, float):
-        raise TypeError("floats are not allowed in tender JSON; use Decimal text")
-    if isinstance(obj, Mapping):
-        for value in obj.values():
-            _no_floats(value)
-    elif isinstance(obj, list | tuple):
-        for value in obj:
-            _no_floats(value)
-
-
 def canonical_json(data: Any) -> str:
-    """Deterministic JSON text: keys sorted, compact, non-ASCII kept, Decimals as exact
-    strings, datetimes as UTC ISO 8601; floats refused. Equal data gives equal text."""
-    def extra(value: object) -> Any:
-        if isinstance(value, Decimal):
-            return decimal_text(value)
-        if isinstance(value, datetime):
-            return instant_text(value)
-        raise TypeError(f"cannot encode {type(value).__name__} in tender JSON")
-
-    _no_floats(data)
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=extra
-    )
+    """Deterministic JSON text: the encoding of ``elections.canonical`` (keys sorted, compact,
+    Decimals as exact strings, datetimes as UTC ISO 8601, floats refused), so a tender's
+    bundle and a ballot box's are hashed and signed alike."""
+    return _canonical_bytes(data).decode("utf-8")
 
 
 def has_places(value: Decimal, quantum: Decimal) -> bool:
