@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from .. import db
 from ..models import AuditEntry
 from ..policy import Permission, requires
+from .labels import ACTION_LABELS, CHAIN_PROBLEMS
 from .services import verify_chain
 
 bp = Blueprint("audit", __name__)
@@ -29,4 +30,5 @@ def log(community):
     return render_template(
         "audit/log.html", community=community, entries=entries, page=page,
         pages=max((total + PAGE - 1) // PAGE, 1), chain=verify_chain(s),
+        action_labels=ACTION_LABELS, chain_problems=CHAIN_PROBLEMS,
     )
