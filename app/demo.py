@@ -153,6 +153,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _demo_accounts(session, community, units, now)
     _second_community(session, office, now, rng, key)
     _sample_letter(session, community, units[2], raw_ids, now)
+    from .demo_bundle import write_demo_bundle
+    write_demo_bundle(session, community, INSTANCE / "demo-bundle.zip")
     return True
 
 
@@ -256,4 +258,7 @@ def print_logins(session: Session) -> None:
     if DEMO_HINT.exists():
         click.echo("")
         click.echo(DEMO_HINT.read_text(encoding="utf-8").rstrip())
+    if (INSTANCE / "demo-bundle.zip").exists():
+        click.echo("Verify a finished vote offline: "
+                   ".venv/bin/python -m elections.verify instance/demo-bundle.zip")
     click.echo("")

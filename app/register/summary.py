@@ -74,6 +74,16 @@ def units_of_user(session: Session, user: User, community: Community) -> list[Un
     )
 
 
+def electorate_unit(uid, area, owners, developer: bool) -> ElectorateUnit:
+    """The ``elections`` unit of register unit ``uid`` owned by ``owners`` (person ids).
+
+    A unit with no owner recorded still counts as one (its own placeholder owner).
+    """
+    return ElectorateUnit(unit_id=str(uid), area=area,
+                          owners=tuple(owners) or (f"u{uid}",),
+                          developer_unsold=developer)
+
+
 def headcount(units) -> int:
     """Owners by headcount (总人数) of ``(unit id, area, owner ids, developer's)`` tuples.
 
@@ -81,23 +91,32 @@ def headcount(units) -> int:
     once, an owner of several units once, the developer's unsold units once together. A unit
     with no owner recorded still counts as one.
     """
-    members = [ElectorateUnit(unit_id=str(uid), area=area, owners=tuple(owners) or (f"u{uid}",),
-                              developer_unsold=developer)
-               for uid, area, owners, developer in units]
+    members = [electorate_unit(*unit) for unit in units]
     return Electorate(tuple(members)).headcount if members else 0
 
 
-def register_headcount(session: Session, community: Community) -> int:
-    """The headcount of the active register, in two columns' worth of queries."""
+def electorate_units(session: Session, community: Community) -> list[ElectorateUnit]:
+    """The active register as ``elections`` units, in unit id order, in one query.
+
+    Owners are the person ids of current ownerships; a unit counts as the developer's when
+    one of its owners is the developer.
+    """
     units: dict[int, tuple] = {}
     for unit_id, area, person_id, developer in session.execute(
         select(Unit.id, Unit.area, Ownership.person_id, Person.is_developer)
         .outerjoin(Ownership, and_(Ownership.unit_id == Unit.id, Ownership.ended_at.is_(None)))
         .outerjoin(Person, Person.id == Ownership.person_id)
         .where(Unit.community_id == community.id, Unit.active.is_(True))
+        .order_by(Unit.id, Ownership.person_id)
     ):
         _uid, _area, owners, dev = units.setdefault(unit_id, (unit_id, area, [], False))
         if person_id is not None:
-            owners.append(person_id)
+            owners.append(str(person_id))
             units[unit_id] = (unit_id, area, owners, dev or bool(developer))
-    return headcount(units.values())
+    return [electorate_unit(*unit) for unit in units.values()]
+
+
+def register_headcount(session: Session, community: Community) -> int:
+    """The headcount of the active register (see :func:`headcount`)."""
+    members = electorate_units(session, community)
+    return Electorate(tuple(members)).headcount if members else 0

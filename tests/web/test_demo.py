@@ -1,0 +1,70 @@
+"""Does ``flask demo`` build its community once, with every role and a bundle that verifies?"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+import app.demo as demo
+from app.models import Building, Community, Unit, User
+from app.register.summary import electorate_units, register_headcount
+from elections import Electorate
+from elections.verify import verify_bundle
+
+
+@pytest.fixture
+def built(app, db_session, tmp_path, monkeypatch):
+    """The demo built once on the test database, its files written under ``tmp_path``."""
+    monkeypatch.setattr(demo, "INSTANCE", tmp_path)
+    monkeypatch.setattr(demo, "DEMO_HINT", tmp_path / "demo-activation.txt")
+    with app.app_context():
+        assert demo.build_demo(db_session) is True
+        yield db_session.scalar(select(Community).where(Community.name == demo.DEMO_COMMUNITY))
+
+
+def test_the_register_has_240_units_in_three_buildings_and_fewer_owners(built, db_session):
+    units = db_session.scalar(select(func.count(Unit.id)).where(Unit.community_id == built.id))
+    buildings = db_session.scalar(
+        select(func.count(Building.id)).where(Building.community_id == built.id)
+    )
+    assert (units, buildings) == (240, 3)
+    members = electorate_units(db_session, built)
+    assert len(members) == 240
+    assert any(u.developer_unsold for u in members)
+    assert any(len(u.owners) == 2 for u in members)
+    headcount = register_headcount(db_session, built)
+    # co-owners, owners of two flats and the developer's unsold flats each count once
+    assert 200 < headcount < 240
+    assert headcount == Electorate(members).headcount
+
+
+def test_every_role_has_its_demo_account(built, db_session):
+    names = set(db_session.scalars(select(User.username).where(User.is_demo)))
+    expected = {u for u, *_ in demo.DEMO_ACCOUNTS} | {"owner", "resident", "admin"}
+    assert expected <= names
+
+
+def test_running_it_again_keeps_the_data(built, app, db_session, tmp_path):
+    before = db_session.scalar(select(func.count(Unit.id)))
+    bundle = (tmp_path / "demo-bundle.zip").read_bytes()
+    with app.app_context():
+        assert demo.build_demo(db_session) is False
+    assert db_session.scalar(select(func.count(Unit.id))) == before
+    assert (tmp_path / "demo-bundle.zip").read_bytes() == bundle
+
+
+def test_the_demo_bundle_verifies_offline(built, db_session, tmp_path, capsys):
+    path = tmp_path / "demo-bundle.zip"
+    report = verify_bundle(path)
+    assert report.ok, report
+    with zipfile.ZipFile(path) as bundle:
+        definition = json.loads(bundle.read("definition.json"))
+        electorate = json.loads(bundle.read("electorate.json"))
+    assert "修订《管理规约》" in json.dumps(definition, ensure_ascii=False)
+    assert len(electorate["units"]) == 240
+    assert Electorate.from_json(electorate).headcount == register_headcount(db_session, built)
+    demo.print_logins(db_session)
+    assert "python -m elections.verify instance/demo-bundle.zip" in capsys.readouterr().out
