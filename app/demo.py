@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .auth.services import hash_password
-from .config import INSTANCE
+from .config import INSTANCE, ROOT
 from .models import (
     Building,
     Community,
@@ -258,7 +258,8 @@ def print_logins(session: Session) -> None:
     if DEMO_HINT.exists():
         click.echo("")
         click.echo(DEMO_HINT.read_text(encoding="utf-8").rstrip())
-    if (INSTANCE / "demo-bundle.zip").exists():
-        click.echo("Verify a finished vote offline: "
-                   ".venv/bin/python -m elections.verify instance/demo-bundle.zip")
+    bundle = INSTANCE / "demo-bundle.zip"
+    if bundle.exists():
+        shown = bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle
+        click.echo(f"Verify a finished vote offline: .venv/bin/python -m elections.verify {shown}")
     click.echo("")
