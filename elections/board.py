@@ -68,7 +68,7 @@ def record_hash(
 
 
 def tracking_code(sealed: bytes | None = None, *, sealed_hash: bytes | None = None) -> str:
-    """The receipt's tracking code: 50 bits of the sealed ballot's hash, ``XXXXX-XXXXX``."""
+    """The receipt's tracking code: 50 bits of the sealed ballot's hash, ``ABCDE-FGHIJ``."""
     digest = sealed_hash if sealed_hash is not None else hashlib.sha256(sealed or b"").digest()
     text = base64.b32encode(digest[:7]).decode("ascii")[:10]
     return f"{text[:5]}-{text[5:]}"
