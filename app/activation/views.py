@@ -20,7 +20,7 @@ from flask_login import current_user, login_user
 
 from .. import db
 from ..errors import DomainError, NotFound
-from ..extensions import limiter
+from ..extensions import account_limit, address_limit, limiter
 from ..models import Community, utcnow
 from ..pdf import PDF_MIMETYPE
 from ..policy import Permission, requires
@@ -30,11 +30,6 @@ from .letters import letters_filename, render_letters
 from .status import OwnerState, onboarding_status
 
 bp = Blueprint("activation", __name__)
-
-
-def _login_limit() -> str:
-    # The same limit as the login page: a code and an ID number are guessed like a password.
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def _submitted_code() -> str:
@@ -92,8 +87,9 @@ def _letters_pdf(community: Community, issued: services.Issued) -> Response:
 
 
 @bp.route("/activate", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_code)
+# As for logins: a code and an ID number are guessed like a password.
+@limiter.limit(address_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=_submitted_code)
 @requires(Permission.PUBLIC)
 def activate():
     """Step 1: the code (prefilled from the letter's QR link). Step 2: identity and login."""

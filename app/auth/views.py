@@ -16,19 +16,13 @@ from sqlalchemy import select
 from .. import db
 from ..audit.services import record
 from ..errors import DomainError
-from ..extensions import limiter, submitted_login
+from ..extensions import account_limit, address_limit, limiter, pending_login, submitted_login
 from ..models import ApiToken, User, utcnow
 from ..policy import Permission, requires
 from . import services
 from .forms import LoginForm, PasswordChangeForm, TokenForm, TotpForm
 
 bp = Blueprint("auth", __name__)
-
-
-def _login_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def safe_next(target: str | None) -> str:
@@ -49,8 +43,8 @@ def qr_svg(data: str) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=submitted_login)
+@limiter.limit(address_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=submitted_login)
 @requires(Permission.PUBLIC)
 def login():
     form = LoginForm()
@@ -98,7 +92,8 @@ def _finish_login(user: User):
 
 
 @bp.route("/login/totp", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(address_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=pending_login)
 @requires(Permission.PUBLIC)
 def totp():
     user = _pending_user()
@@ -114,7 +109,8 @@ def totp():
 
 
 @bp.route("/login/totp/setup", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(address_limit, methods=["POST"])
+@limiter.limit(account_limit, methods=["POST"], key_func=pending_login)
 @requires(Permission.PUBLIC)
 def totp_setup():
     user = _pending_user()

@@ -66,6 +66,27 @@ def test_rate_limit_follows_the_account_across_addresses(client, make):
     assert response.status_code == 429
 
 
+def test_many_owners_behind_one_address_can_log_in(client, make, db_session):
+    """Activation day: ten owners log in from the office's one connection."""
+    users = [make.user() for _ in range(10)]
+    db_session.flush()
+    for user in users:
+        response = client.post("/login", data={"login": user.username, "password": PASSWORD})
+        assert response.status_code == 302
+        client.post("/logout")
+
+
+def test_second_step_is_rate_limited_per_account(client, make, db_session):
+    community = make.community()
+    user = make.user_with_role(Role.COMMITTEE, community)
+    db_session.flush()
+    client.post("/login", data={"login": user.username, "password": PASSWORD})
+    statuses = [client.post("/login/totp", data={"code": "000000"}).status_code
+                for _ in range(6)]
+    assert statuses[:5] == [422] * 5
+    assert statuses[5] == 429
+
+
 @pytest.mark.parametrize("role", [Role.COMMITTEE, Role.CHAIR, Role.SCRUTINEER])
 def test_privileged_roles_must_enrol_totp(client, make, db_session, role):
     """A committee member without TOTP is led through enrolment before getting in."""
