@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
+    from .meetings.views import bp as meetings_bp
     from .register.views import bp as register_bp
 
     app.register_blueprint(main_bp)
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(activation_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(meetings_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

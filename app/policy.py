@@ -35,22 +35,31 @@ class Permission(enum.StrEnum):
     ACTIVATION_ISSUE = "community:activation:issue"
     ROLES_MANAGE = "community:roles:manage"
     AUDIT_READ = "community:audit:read"
+    #: Published meeting notices (drafts need MEETINGS_MANAGE).
+    MEETINGS_READ = "community:meeting:read"
+    MEETINGS_MANAGE = "community:meeting:manage"
 
 
 P = Permission
 _GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ}),
+    Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ}),
-    Role.COMMITTEE: frozenset(_GOVERNANCE | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE}),
-    Role.CHAIR: frozenset(
-        _GOVERNANCE | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE}
+    Role.COMMITTEE: frozenset(
+        _GOVERNANCE | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.MEETINGS_MANAGE}
     ),
-    Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW}),
+    Role.CHAIR: frozenset(
+        _GOVERNANCE
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_READ,
+           P.MEETINGS_MANAGE}
+    ),
+    Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ}),
     Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
-    Role.STAFF: frozenset({P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE}),
-    Role.AUDITOR: frozenset(_GOVERNANCE),
+    Role.STAFF: frozenset(
+        {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ}
+    ),
+    Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ}),
     #: The site admin sets communities up; configuration, never ballots.
     Role.ADMIN: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_IMPORT, P.ROLES_MANAGE, P.AUDIT_READ}

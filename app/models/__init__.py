@@ -14,6 +14,14 @@ from .community import (
     Unit,
     UnitUse,
 )
+from .meetings import (
+    Meeting,
+    MeetingForm,
+    MeetingKind,
+    MeetingStatus,
+    Motion,
+    NoticeRevision,
+)
 from .register import ImportStatus, RegisterImport
 
 __all__ = [
@@ -26,6 +34,12 @@ __all__ = [
     "Building",
     "Community",
     "ImportStatus",
+    "Meeting",
+    "MeetingForm",
+    "MeetingKind",
+    "MeetingStatus",
+    "Motion",
+    "NoticeRevision",
     "Office",
     "Ownership",
     "Person",

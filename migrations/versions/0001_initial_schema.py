@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 09:32:00.454772
+Create Date: 2026-11-23 11:04:40.669823
 """
 
 from alembic import op
@@ -115,6 +115,34 @@ def upgrade() -> None:
     with op.batch_alter_table('building', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_building_community_id'), ['community_id'], unique=False)
 
+    op.create_table('meeting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.Enum('ordinary', 'extraordinary', name='meetingkind', native_enum=False, length=32), nullable=False),
+    sa.Column('form', sa.Enum('online', 'written', 'in_person', 'mixed', name='meetingform', native_enum=False, length=32), nullable=False),
+    sa.Column('voting_opens_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('voting_closes_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('notice_days', sa.Integer(), nullable=False),
+    sa.Column('non_voter_policy', sa.Enum('not_counted', 'follow_majority', name='nonvoterpolicy', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'published', 'voting', 'closed', 'opened', 'announced', name='meetingstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('notice_ends_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("status = 'draft' OR (published_at IS NOT NULL AND notice_ends_at IS NOT NULL)", name=op.f('ck_meeting_published_has_notice')),
+    sa.CheckConstraint("status IN ('draft', 'published', 'voting', 'closed', 'opened', 'announced')", name=op.f('ck_meeting_status_known')),
+    sa.CheckConstraint('notice_days > 0', name=op.f('ck_meeting_notice_days_positive')),
+    sa.CheckConstraint('revision >= 0', name=op.f('ck_meeting_revision_not_negative')),
+    sa.CheckConstraint('voting_closes_at > voting_opens_at', name=op.f('ck_meeting_closes_after_opens')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_meeting_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_meeting_created_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting'))
+    )
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_community_id'), ['community_id'], unique=False)
+
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
@@ -172,6 +200,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_role_grant_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_role_grant_office_id'), ['office_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_role_grant_user_id'), ['user_id'], unique=False)
+
+    op.create_table('motion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('matter', sa.Integer(), nullable=False),
+    sa.CheckConstraint('matter BETWEEN 1 AND 9', name=op.f('ck_motion_matter_known')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_motion_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_motion')),
+    sa.UniqueConstraint('meeting_id', 'position', name=op.f('uq_motion_meeting_id_position'))
+    )
+    with op.batch_alter_table('motion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_motion_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('notice_revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_notice_revision_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_notice_revision_published_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_revision')),
+    sa.UniqueConstraint('meeting_id', 'revision', name=op.f('uq_notice_revision_meeting_id_revision'))
+    )
+    with op.batch_alter_table('notice_revision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_revision_meeting_id'), ['meeting_id'], unique=False)
 
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -272,6 +331,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_building_id'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('notice_revision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_revision_meeting_id'))
+
+    op.drop_table('notice_revision')
+    with op.batch_alter_table('motion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_motion_meeting_id'))
+
+    op.drop_table('motion')
     with op.batch_alter_table('role_grant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_grant_user_id'))
         batch_op.drop_index(batch_op.f('ix_role_grant_office_id'))
@@ -289,6 +356,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_community_id'))
 
     op.drop_table('person')
+    with op.batch_alter_table('meeting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_community_id'))
+
+    op.drop_table('meeting')
     with op.batch_alter_table('building', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_building_community_id'))
 

@@ -9,11 +9,14 @@ so nobody adds a page without saying who may see it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
-from app.models import ApiToken, Role, utcnow
+from app.meetings import services as meeting_services
+from app.models import ApiToken, MeetingForm, MeetingKind, Role, utcnow
 from app.register.services import upload_import
+from elections.rules import Matter
 
 ANON = "anonymous"
 ROLES = [ANON, *[r.value for r in Role]]
@@ -22,6 +25,8 @@ SIGNED_IN = EVERYONE - {ANON}
 MEMBERS = SIGNED_IN
 GOVERNANCE = frozenset({"committee", "chair", "auditor"})
 IMPORTERS = frozenset({"committee", "chair", "admin"})
+MEETING_MANAGERS = frozenset({"committee", "chair"})
+MEETING_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer", "staff"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,19 @@ MATRIX: dict[str, Case] = {
     "register.export": Case("GET", "/c/{c}/register/export.xlsx", GOVERNANCE),
     "activation.activate": Case("GET", "/activate", EVERYONE, scoped=False),
     "activation.letters": Case("GET", "/c/{c}/letters", frozenset({"committee", "chair", "staff"})),
+    # A published meeting: its notice is for owners and the governance roles; drafting and
+    # the agenda are the committee's (a published agenda answers 409 to them: frozen).
+    "meetings.index": Case("GET", "/c/{c}/meetings", MEETING_READERS),
+    "meetings.new": Case("GET", "/c/{c}/meetings/new", MEETING_MANAGERS),
+    "meetings.detail": Case("GET", "/c/{c}/meetings/{meeting}", MEETING_READERS),
+    "meetings.notice_pdf": Case("GET", "/c/{c}/meetings/{meeting}/notice.pdf", MEETING_READERS),
+    "meetings.edit": Case("GET", "/c/{c}/meetings/{meeting}/edit", MEETING_MANAGERS),
+    "meetings.motion_add": Case("POST", "/c/{c}/meetings/{meeting}/motions", MEETING_MANAGERS,
+                                data={"title": "x", "matter": "2"}),
+    "meetings.motion_remove": Case("POST", "/c/{c}/meetings/{meeting}/motions/{motion}/remove",
+                                   MEETING_MANAGERS),
+    "meetings.publish": Case("POST", "/c/{c}/meetings/{meeting}/publish", MEETING_MANAGERS),
+    "meetings.amend": Case("POST", "/c/{c}/meetings/{meeting}/amend", MEETING_MANAGERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -103,13 +121,27 @@ def world(make, db_session):
     csv = "楼栋,房号,楼层,面积,业主\n1号楼,101,1,88.50,王伟\n".encode()
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
+    meeting = _published_meeting(db_session, target, own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending}
+            "import": pending, "meeting": meeting}
+
+
+def _published_meeting(db_session, actor, community):
+    now = utcnow()
+    meeting = meeting_services.create_meeting(
+        db_session, actor=actor, now=now, community=community, title="Meeting",
+        kind=MeetingKind.ORDINARY, form=MeetingForm.ONLINE,
+        voting_opens_at=now + timedelta(days=20), voting_closes_at=now + timedelta(days=30))
+    meeting_services.add_motion(db_session, actor=actor, now=now, meeting=meeting, title="M",
+                                body="", matter=Matter.MANAGEMENT_STATUTE)
+    meeting_services.publish(db_session, actor=actor, now=now, meeting=meeting)
+    return meeting
 
 
 def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
-                          imp=world["import"].id)
+                          imp=world["import"].id, meeting=world["meeting"].id,
+                          motion=world["meeting"].motions[0].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
