@@ -155,6 +155,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _sample_letter(session, community, units[2], raw_ids, now)
     from .demo_bundle import write_demo_bundle
     write_demo_bundle(session, community, INSTANCE / "demo-bundle.zip")
+    from .meetings.demo import add_demo_meeting
+    add_demo_meeting(session, community, now)
     return True
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -185,8 +186,11 @@ def notice_pdf(community, meeting_id: int):
     if meeting.status is MeetingStatus.DRAFT:
         raise DomainError(_("A draft has no notice yet: publish it first."))
     tz = _tz(community)
+    with force_locale("en"):  # the paper notice: Chinese first, English under it
+        bars_en = {m.id: services.bar_text(m.matter) for m in meeting.motions}
     pdf = render_pdf(
         "pdf/meeting_notice.html", community=community, meeting=meeting, labels=services,
+        bars_en=bars_en,
         local=lambda value: value.astimezone(tz).strftime("%Y年%m月%d日 %H:%M"),
         signed_on=meeting.published_at.astimezone(tz).strftime("%Y年%m月%d日"),
         doc_number=f"业主大会公告〔{meeting.published_at.astimezone(tz).year}〕"
