@@ -27,5 +27,9 @@ class MotionForm(FlaskForm):
     body = TextAreaField(_l("Text of the motion"), validators=[Optional(), Length(max=20000)])
     matter = SelectField(
         _l("Item of art. 278 (fixes the bar)"), coerce=int, validators=[DataRequired()],
-        choices=[(m.value, f"({m.value}) {MATTER_LABELS[m]}") for m in Matter],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per request: the labels are translated into the reader's language.
+        self.matter.choices = [(m.value, f"({m.value}) {MATTER_LABELS[m]}") for m in Matter]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -171,7 +172,7 @@ def create_meeting(
     return meeting
 
 
-def _require_draft(meeting: Meeting) -> None:
+def require_draft(meeting: Meeting) -> None:
     if meeting.status is not MeetingStatus.DRAFT:
         raise Conflict(_("The notice is published: its agenda is frozen. Amend the notice to "
                          "change it; republishing restarts the notice period."))
@@ -182,7 +183,7 @@ def update_meeting(
     kind: MeetingKind, form: MeetingForm, voting_opens_at: dt.datetime,
     voting_closes_at: dt.datetime,
 ) -> Meeting:
-    _require_draft(meeting)
+    require_draft(meeting)
     title = title.strip()
     if not title:
         raise DomainError(_("The meeting needs a title."), field="title")
@@ -199,7 +200,7 @@ def add_motion(
     session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, title: str,
     body: str, matter: Matter,
 ) -> Motion:
-    _require_draft(meeting)
+    require_draft(meeting)
     title = title.strip()
     if not title:
         raise DomainError(_("The motion needs a title."), field="title")
@@ -213,7 +214,7 @@ def add_motion(
 
 def remove_motion(session: Session, *, actor: User, now: dt.datetime, motion: Motion) -> None:
     meeting = motion.meeting
-    _require_draft(meeting)
+    require_draft(meeting)
     meeting.motions.remove(motion)
     session.flush()
     for position, other in enumerate(meeting.motions, start=1):
@@ -243,7 +244,7 @@ def blockers(meeting: Meeting, now: dt.datetime) -> list[str]:
             "Voting opens before the notice period of %(days)s days would end: published now, "
             "voting could open at %(earliest)s at the earliest.",
             days=meeting.notice_days,
-            earliest=notice_would_end(meeting, now).strftime("%Y-%m-%d %H:%M UTC"),
+            earliest=format_datetime(notice_would_end(meeting, now), "medium"),
         ))
     return found
 

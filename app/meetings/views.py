@@ -111,7 +111,7 @@ def detail(community, meeting_id: int):
 @requires(Permission.MEETINGS_MANAGE)
 def edit(community, meeting_id: int):
     meeting = _load(community, meeting_id)
-    services._require_draft(meeting)
+    services.require_draft(meeting)
     form = MeetingFormForm()
     if form.validate_on_submit():
         try:

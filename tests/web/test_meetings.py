@@ -72,13 +72,14 @@ def test_committee_drafts_adds_motions_and_publishes(client, login, place, db_se
     assert db_session.scalar(select(NoticeRevision).where(NoticeRevision.meeting_id == mid))
 
 
-def test_blockers_stop_publishing(client, login, place, db_session):
+def test_blockers_stop_publishing(app, client, login, place, db_session):
     """Does a meeting without motion, or voting inside the notice period, refuse to publish?"""
     c = place["community"]
     login(place["committee"])
     mid = draft(client, c, opens=5, closes=10)
     meeting = db_session.get(Meeting, mid)
-    found = services.blockers(meeting, utcnow())
+    with app.test_request_context():
+        found = services.blockers(meeting, utcnow())
     assert len(found) == 2
     page = client.get(f"/c/{c.id}/meetings/{mid}?lang=en").get_data(as_text=True)
     assert "has no motion" in page
