@@ -3,8 +3,6 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..models import Role
-
 
 class CommunityForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
@@ -28,5 +26,3 @@ class GrantForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.role.choices = list(role_choices)
 
-
-ROLE_VALUES = [r.value for r in Role]

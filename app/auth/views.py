@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -19,6 +15,7 @@ from ..errors import DomainError
 from ..extensions import account_limit, address_limit, limiter, pending_login, submitted_login
 from ..models import ApiToken, User, utcnow
 from ..policy import Permission, requires
+from ..qr import qr_svg
 from . import services
 from .forms import LoginForm, PasswordChangeForm, TokenForm, TotpForm
 
@@ -32,14 +29,6 @@ def safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc:
             return target
     return url_for("main.dashboard")
-
-
-def qr_svg(data: str) -> str:
-    """A QR code as an inline SVG data URI (no external request, CSP-friendly)."""
-    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    buf = io.BytesIO()
-    img.save(buf)
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 @bp.route("/login", methods=["GET", "POST"])
