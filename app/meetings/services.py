@@ -85,6 +85,7 @@ STATUS_LABELS = {
     MeetingStatus.CLOSED: _l("Closed"),
     MeetingStatus.OPENED: _l("Ballots opened"),
     MeetingStatus.ANNOUNCED: _l("Result announced"),
+    MeetingStatus.FINAL: _l("Final"),
 }
 
 _ZH_FRACTIONS = {(1, 2): "二分之一", (3, 4): "四分之三", (2, 3): "三分之二"}
@@ -133,6 +134,30 @@ def _non_voter_policy(community: Community) -> NonVoterPolicy:
         return NonVoterPolicy((community.settings or {}).get("non_voter_policy", ""))
     except ValueError:
         return NonVoterPolicy.NOT_COUNTED
+
+
+#: Meetings whose decisions count for what other areas do (a fund spend, a tender).
+DECIDED = (MeetingStatus.ANNOUNCED, MeetingStatus.FINAL)
+
+
+def adopted_motions(
+    session: Session, community: Community, matter: Matter | None = None, *,
+    final_only: bool = False,
+) -> list[Motion]:
+    """Motions the owners adopted in ``community`` (of ``matter``), newest meeting first.
+
+    A fund spend cites one of matter ``USE_FUND``; a tender one of ``SERVICE_COMPANY``. With
+    ``final_only`` the objection period must be over too.
+    """
+    statuses = (MeetingStatus.FINAL,) if final_only else DECIDED
+    query = (
+        select(Motion).join(Meeting)
+        .where(Meeting.community_id == community.id, Meeting.status.in_(statuses),
+               Motion.adopted.is_(True))
+    )
+    if matter is not None:
+        query = query.where(Motion.matter_value == Matter(matter).value)
+    return list(session.scalars(query.order_by(Meeting.voting_closes_at.desc(), Motion.position)))
 
 
 def meetings_of(session: Session, community: Community, *, drafts: bool) -> list[Meeting]:

@@ -33,7 +33,10 @@ class MeetingStatus(enum.StrEnum):
     VOTING = "voting"
     CLOSED = "closed"
     OPENED = "opened"
+    #: The result is published; objections are taken until ``objections_close_at``.
     ANNOUNCED = "announced"
+    #: The objection period is over and every objection answered: the decisions bind.
+    FINAL = "final"
 
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in MeetingStatus)
@@ -106,6 +109,9 @@ class Motion(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     #: The item of art. 278(1), stored by the value of ``elections.rules.Matter``.
     matter_value: Mapped[int] = mapped_column("matter")
+    #: The outcome, set when the ballots are opened and counted (None before): adopted only
+    #: when the quorum was met and the motion reached its bar.
+    adopted: Mapped[bool | None]
 
     meeting: Mapped[Meeting] = relationship(back_populates="motions")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:04:40.669823
+Create Date: 2026-12-02 18:54:11.730701
 """
 
 from alembic import op
@@ -125,14 +125,14 @@ def upgrade() -> None:
     sa.Column('voting_closes_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('notice_days', sa.Integer(), nullable=False),
     sa.Column('non_voter_policy', sa.Enum('not_counted', 'follow_majority', name='nonvoterpolicy', native_enum=False, length=32), nullable=False),
-    sa.Column('status', sa.Enum('draft', 'published', 'voting', 'closed', 'opened', 'announced', name='meetingstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'published', 'voting', 'closed', 'opened', 'announced', 'final', name='meetingstatus', native_enum=False, length=32), nullable=False),
     sa.Column('published_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('notice_ends_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status = 'draft' OR (published_at IS NOT NULL AND notice_ends_at IS NOT NULL)", name=op.f('ck_meeting_published_has_notice')),
-    sa.CheckConstraint("status IN ('draft', 'published', 'voting', 'closed', 'opened', 'announced')", name=op.f('ck_meeting_status_known')),
+    sa.CheckConstraint("status IN ('draft', 'published', 'voting', 'closed', 'opened', 'announced', 'final')", name=op.f('ck_meeting_status_known')),
     sa.CheckConstraint('notice_days > 0', name=op.f('ck_meeting_notice_days_positive')),
     sa.CheckConstraint('revision >= 0', name=op.f('ck_meeting_revision_not_negative')),
     sa.CheckConstraint('voting_closes_at > voting_opens_at', name=op.f('ck_meeting_closes_after_opens')),
@@ -208,6 +208,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('matter', sa.Integer(), nullable=False),
+    sa.Column('adopted', sa.Boolean(), nullable=True),
     sa.CheckConstraint('matter BETWEEN 1 AND 9', name=op.f('ck_motion_matter_known')),
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_motion_meeting_id_meeting')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_motion')),
