@@ -10,6 +10,7 @@ from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from . import charts
 from .models import Role
 from .policy import Permission, can, communities_of
 
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     def _globals():
         return {
             "Permission": Permission,
+            "charts": charts,
             "can": lambda perm, community=None: can(current_user, perm, community),
             "my_communities": (
                 (lambda: communities_of(current_user))
@@ -40,6 +42,7 @@ def init_app(app: Flask) -> None:
             "current_locale": str(get_locale()),
             "lang_url": _lang_url,
             "role_label": lambda role: ROLE_LABELS.get(role, role),
+            "unread_notices": _unread_notices,
         }
 
     @app.template_filter("area")
@@ -60,6 +63,15 @@ def init_app(app: Flask) -> None:
         if lang in ("zh_Hans_CN", "en"):
             session["locale"] = lang
         g.setdefault("community", None)
+
+
+def _unread_notices() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    from . import db
+    from .notifications.services import unread_count
+
+    return unread_count(db.session(), current_user)
 
 
 def _lang_url(lang: str) -> str:

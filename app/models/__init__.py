@@ -22,6 +22,7 @@ from .meetings import (
     Motion,
     NoticeRevision,
 )
+from .notifications import Notification
 from .register import ImportStatus, RegisterImport
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "MeetingStatus",
     "Motion",
     "NoticeRevision",
+    "Notification",
     "Office",
     "Ownership",
     "Person",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 18:54:11.730701
+Create Date: 2026-12-02 18:59:04.452409
 """
 
 from alembic import op
@@ -142,6 +142,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('meeting', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meeting_community_id'), ['community_id'], unique=False)
+
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=60), nullable=False),
+    sa.Column('text', sa.JSON(), nullable=False),
+    sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('read_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_notification_community_id_community')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_community_id'), ['community_id'], unique=False)
+        batch_op.create_index('ix_notification_user_unread', ['user_id', 'read_at'], unique=False)
 
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -357,6 +374,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_community_id'))
 
     op.drop_table('person')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_notification_user_unread')
+        batch_op.drop_index(batch_op.f('ix_notification_community_id'))
+
+    op.drop_table('notification')
     with op.batch_alter_table('meeting', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meeting_community_id'))
 

@@ -50,6 +50,8 @@ MATRIX: dict[str, Case] = {
     "auth.totp_setup": Case("GET", "/login/totp/setup", frozenset(), scoped=False),
     "auth.logout": Case("POST", "/logout", EVERYONE, scoped=False),
     "auth.profile": Case("GET", "/profile", SIGNED_IN, scoped=False),
+    "notifications.index": Case("GET", "/notifications", SIGNED_IN, scoped=False),
+    "notifications.mark_read": Case("POST", "/notifications/read", SIGNED_IN, scoped=False),
     "auth.revoke_token": Case("POST", "/profile/tokens/{token}/revoke", frozenset(),
                               scoped=False),
     "auth.language": Case("POST", "/language/en", EVERYONE, scoped=False),
