@@ -45,6 +45,8 @@ def from_environment() -> dict:
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", f"sqlite:///{INSTANCE / 'courtyard.db'}"
         ),
+        #: The site's Ed25519 seed in base64 (app/signing.py keeps one in instance/ if empty).
+        "SITE_SIGNING_KEY": os.environ.get("SITE_SIGNING_KEY", ""),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000"),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
