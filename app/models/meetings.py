@@ -77,6 +77,10 @@ class Meeting(Base):
     published_at: Mapped[dt.datetime | None]
     #: Voting cannot open before this moment; republishing moves it.
     notice_ends_at: Mapped[dt.datetime | None]
+    #: The announcement (公告) of the result; objections are taken until objections_close_at.
+    announced_at: Mapped[dt.datetime | None]
+    objections_close_at: Mapped[dt.datetime | None]
+    final_at: Mapped[dt.datetime | None]
     #: How many times the notice has been published (0 while never published).
     revision: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 18:59:04.452409
+Create Date: 2026-12-02 19:03:11.564067
 """
 
 from alembic import op
@@ -128,6 +128,9 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('draft', 'published', 'voting', 'closed', 'opened', 'announced', 'final', name='meetingstatus', native_enum=False, length=32), nullable=False),
     sa.Column('published_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('notice_ends_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('announced_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('final_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
@@ -142,6 +145,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('meeting', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meeting_community_id'), ['community_id'], unique=False)
+
+    op.create_table('meeting_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('reached_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_meeting_request_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_meeting_request_created_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_request'))
+    )
+    with op.batch_alter_table('meeting_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_request_community_id'), ['community_id'], unique=False)
 
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -218,6 +236,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_role_grant_office_id'), ['office_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_role_grant_user_id'), ['user_id'], unique=False)
 
+    op.create_table('ballot_box',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.String(length=80), nullable=False),
+    sa.Column('k', sa.Integer(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('public_key', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('ceremony', sa.JSON(), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('electorate', sa.JSON(), nullable=False),
+    sa.Column('board_count', sa.Integer(), nullable=False),
+    sa.Column('board_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('closed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('opened_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('private_key', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.CheckConstraint('board_count >= 0', name=op.f('ck_ballot_box_count_not_negative')),
+    sa.CheckConstraint('k >= 1 AND k <= n', name=op.f('ck_ballot_box_k_of_n')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_ballot_box_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_ballot_box_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot_box')),
+    sa.UniqueConstraint('box_id', name=op.f('uq_ballot_box_box_id')),
+    sa.UniqueConstraint('meeting_id', name=op.f('uq_ballot_box_meeting_id'))
+    )
+    op.create_table('meeting_request_support',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_meeting_request_support_person_id_person')),
+    sa.ForeignKeyConstraint(['request_id'], ['meeting_request.id'], name=op.f('fk_meeting_request_support_request_id_meeting_request')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_meeting_request_support_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_request_support')),
+    sa.UniqueConstraint('request_id', 'person_id', name=op.f('uq_meeting_request_support_request_id_person_id'))
+    )
+    with op.batch_alter_table('meeting_request_support', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_meeting_request_support_request_id'), ['request_id'], unique=False)
+
     op.create_table('motion',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('meeting_id', sa.Integer(), nullable=False),
@@ -249,6 +308,44 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notice_revision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_revision_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_objection_answered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_objection_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_objection_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objection'))
+    )
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objection_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('proxy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('owner_person_id', sa.Integer(), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=False),
+    sa.Column('instructions', sa.Text(), nullable=False),
+    sa.Column('scan_path', sa.String(length=300), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_proxy_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['holder_id'], ['user_account.id'], name=op.f('fk_proxy_holder_id_user_account')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_proxy_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['owner_person_id'], ['person.id'], name=op.f('fk_proxy_owner_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proxy'))
+    )
+    with op.batch_alter_table('proxy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proxy_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_proxy_meeting_id'), ['meeting_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_proxy_owner_person_id'), ['owner_person_id'], unique=False)
 
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -294,6 +391,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_activation_code_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_activation_code_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('board_head',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('closing', sa.Boolean(), nullable=False),
+    sa.Column('doc', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_board_head_box_id_ballot_box')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_board_head')),
+    sa.UniqueConstraint('box_id', 'seq', name=op.f('uq_board_head_box_id_seq'))
+    )
+    with op.batch_alter_table('board_head', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_board_head_box_id'), ['box_id'], unique=False)
+
+    op.create_table('box_voter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('voter_id', sa.String(length=80), nullable=False),
+    sa.Column('unit_ids', sa.JSON(), nullable=False),
+    sa.Column('area', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('credential', sa.LargeBinary(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_box_voter_box_id_ballot_box')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_box_voter')),
+    sa.UniqueConstraint('box_id', 'voter_id', name=op.f('uq_box_voter_box_id_voter_id'))
+    )
+    with op.batch_alter_table('box_voter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
+
     op.create_table('ownership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -323,11 +449,111 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_residency_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_residency_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('scrutineer_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('scrutineer_id', sa.String(length=80), nullable=False),
+    sa.Column('share_number', sa.Integer(), nullable=False),
+    sa.Column('protected_share', sa.Text(), nullable=False),
+    sa.Column('brought_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('brought', sa.JSON(), nullable=True),
+    sa.Column('result_signature', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_scrutineer_key_box_id_ballot_box')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_scrutineer_key_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scrutineer_key')),
+    sa.UniqueConstraint('box_id', 'share_number', name=op.f('uq_scrutineer_key_box_id_share_number')),
+    sa.UniqueConstraint('box_id', 'user_id', name=op.f('uq_scrutineer_key_box_id_user_id'))
+    )
+    with op.batch_alter_table('scrutineer_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scrutineer_key_box_id'), ['box_id'], unique=False)
+
+    op.create_table('turnout_point',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('ballots', sa.Integer(), nullable=False),
+    sa.Column('area', app.models.base.ExactDecimal(), nullable=False),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_turnout_point_box_id_ballot_box')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_turnout_point'))
+    )
+    with op.batch_alter_table('turnout_point', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_turnout_point_box_id'), ['box_id'], unique=False)
+
+    op.create_table('board_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('voter_ref', sa.Integer(), nullable=False),
+    sa.Column('credential', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('signature', sa.LargeBinary(length=64), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=False),
+    sa.Column('prev_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('record_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('server_sealed', sa.Boolean(), nullable=False),
+    sa.Column('tracking_code', sa.String(length=11), nullable=False),
+    sa.Column('channel', sa.Enum('online', 'paper', 'proxy', name='channel', native_enum=False, length=32), nullable=False),
+    sa.Column('proxy_id', sa.Integer(), nullable=True),
+    sa.Column('cast_by_id', sa.Integer(), nullable=False),
+    sa.Column('cast_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('number >= 1', name=op.f('ck_board_entry_number_positive')),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_board_entry_box_id_ballot_box')),
+    sa.ForeignKeyConstraint(['cast_by_id'], ['user_account.id'], name=op.f('fk_board_entry_cast_by_id_user_account')),
+    sa.ForeignKeyConstraint(['proxy_id'], ['proxy.id'], name=op.f('fk_board_entry_proxy_id_proxy')),
+    sa.ForeignKeyConstraint(['voter_ref'], ['box_voter.id'], name=op.f('fk_board_entry_voter_ref_box_voter')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_board_entry')),
+    sa.UniqueConstraint('box_id', 'number', name=op.f('uq_board_entry_box_id_number')),
+    sa.UniqueConstraint('box_id', 'voter_ref', name=op.f('uq_board_entry_box_id_voter_ref'))
+    )
+    with op.batch_alter_table('board_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_board_entry_box_id'), ['box_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_board_entry_tracking_code'), ['tracking_code'], unique=False)
+
+    op.create_table('paper_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('voter_ref', sa.Integer(), nullable=False),
+    sa.Column('form_number', sa.String(length=40), nullable=False),
+    sa.Column('choices', sa.JSON(), nullable=False),
+    sa.Column('follow_majority', sa.Boolean(), nullable=False),
+    sa.Column('scan_path', sa.String(length=300), nullable=False),
+    sa.Column('entered_by_id', sa.Integer(), nullable=False),
+    sa.Column('entered_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'accepted', 'disagrees', 'superseded')", name=op.f('ck_paper_entry_status_known')),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_paper_entry_box_id_ballot_box')),
+    sa.ForeignKeyConstraint(['entered_by_id'], ['user_account.id'], name=op.f('fk_paper_entry_entered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['voter_ref'], ['box_voter.id'], name=op.f('fk_paper_entry_voter_ref_box_voter')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_paper_entry')),
+    sa.UniqueConstraint('box_id', 'voter_ref', 'entered_by_id', name=op.f('uq_paper_entry_box_id_voter_ref_entered_by_id'))
+    )
+    with op.batch_alter_table('paper_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_paper_entry_box_id'), ['box_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_paper_entry_voter_ref'), ['voter_ref'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('paper_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_paper_entry_voter_ref'))
+        batch_op.drop_index(batch_op.f('ix_paper_entry_box_id'))
+
+    op.drop_table('paper_entry')
+    with op.batch_alter_table('board_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_board_entry_tracking_code'))
+        batch_op.drop_index(batch_op.f('ix_board_entry_box_id'))
+
+    op.drop_table('board_entry')
+    with op.batch_alter_table('turnout_point', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_turnout_point_box_id'))
+
+    op.drop_table('turnout_point')
+    with op.batch_alter_table('scrutineer_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scrutineer_key_box_id'))
+
+    op.drop_table('scrutineer_key')
     with op.batch_alter_table('residency', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_residency_unit_id'))
         batch_op.drop_index(batch_op.f('ix_residency_person_id'))
@@ -338,6 +564,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ownership_person_id'))
 
     op.drop_table('ownership')
+    with op.batch_alter_table('box_voter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
+
+    op.drop_table('box_voter')
+    with op.batch_alter_table('board_head', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_board_head_box_id'))
+
+    op.drop_table('board_head')
     with op.batch_alter_table('activation_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activation_code_unit_id'))
         batch_op.drop_index(batch_op.f('ix_activation_code_person_id'))
@@ -349,6 +583,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_building_id'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('proxy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_proxy_owner_person_id'))
+        batch_op.drop_index(batch_op.f('ix_proxy_meeting_id'))
+        batch_op.drop_index(batch_op.f('ix_proxy_holder_id'))
+
+    op.drop_table('proxy')
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_objection_meeting_id'))
+
+    op.drop_table('objection')
     with op.batch_alter_table('notice_revision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_revision_meeting_id'))
 
@@ -357,6 +601,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_motion_meeting_id'))
 
     op.drop_table('motion')
+    with op.batch_alter_table('meeting_request_support', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_request_support_request_id'))
+
+    op.drop_table('meeting_request_support')
+    op.drop_table('ballot_box')
     with op.batch_alter_table('role_grant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_grant_user_id'))
         batch_op.drop_index(batch_op.f('ix_role_grant_office_id'))
@@ -379,6 +628,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notification_community_id'))
 
     op.drop_table('notification')
+    with op.batch_alter_table('meeting_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meeting_request_community_id'))
+
+    op.drop_table('meeting_request')
     with op.batch_alter_table('meeting', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meeting_community_id'))
 
