@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
     from .meetings.views import bp as meetings_bp
+    from .meetings.vote_views import bp as voting_bp
     from .notifications.views import bp as notifications_bp
     from .register.views import bp as register_bp
 
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(voting_bp)
     app.register_blueprint(notifications_bp)
 
 

@@ -38,28 +38,46 @@ class Permission(enum.StrEnum):
     #: Published meeting notices (drafts need MEETINGS_MANAGE).
     MEETINGS_READ = "community:meeting:read"
     MEETINGS_MANAGE = "community:meeting:manage"
+    #: Casting a ballot (owners, and proxy holders, who may be residents); the service checks
+    #: whose ballot it is.
+    VOTE_CAST = "community:ballot:cast"
+    MEETING_OBJECT = "community:meeting:object"
+    #: Holding the key ceremony (the scrutineers type their passphrases; the committee starts).
+    BALLOT_CEREMONY = "community:ballot-box:ceremony"
+    #: Bringing a key share to the opening.
+    BALLOT_OPEN = "community:ballot-box:open"
+    PAPER_ENTER = "community:paper-ballot:enter"
+    PROXY_MANAGE = "community:proxy:manage"
+    TURNOUT_READ = "community:turnout:read"
+    BUNDLE_READ = "community:meeting:bundle"
 
 
 P = Permission
 _GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ}
+#: What the committee does around a vote (never reading a ballot: nobody can before opening).
+_MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MANAGE,
+                   P.TURNOUT_READ, P.BUNDLE_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ}),
-    Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ}),
+    Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
+                           P.MEETING_OBJECT, P.BUNDLE_READ}),
+    Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST}),
     Role.COMMITTEE: frozenset(
-        _GOVERNANCE | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.MEETINGS_MANAGE}
+        _GOVERNANCE | _MEETING_OFFICE
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE}
     ),
     Role.CHAIR: frozenset(
-        _GOVERNANCE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_READ,
-           P.MEETINGS_MANAGE}
+        _GOVERNANCE | _MEETING_OFFICE
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE}
     ),
-    Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ}),
+    Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
+                                P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
     Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
     Role.STAFF: frozenset(
-        {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ}
+        {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
+         P.PROXY_MANAGE, P.TURNOUT_READ}
     ),
-    Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ}),
+    Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ}),
     #: The site admin sets communities up; configuration, never ballots.
     Role.ADMIN: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_IMPORT, P.ROLES_MANAGE, P.AUDIT_READ}

@@ -53,6 +53,16 @@ def init_app(app: Flask) -> None:
     def _num(value) -> str:
         return "" if value is None else format_decimal(value)
 
+    @app.template_filter("b64")
+    def _b64(value: bytes | None) -> str:
+        import base64
+
+        return "" if value is None else base64.b64encode(bytes(value)).decode()
+
+    @app.template_filter("hex")
+    def _hex(value: bytes | None) -> str:
+        return "" if value is None else bytes(value).hex()
+
     @app.template_filter("when")
     def _when(value: dt.datetime | None, fmt: str = "medium") -> str:
         return "" if value is None else format_datetime(value, fmt)

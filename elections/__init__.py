@@ -130,6 +130,7 @@ _EXPORTS = {
         "Receipt",
         "chain_record",
         "check_ballot",
+        "head_record",
         "genesis_hash",
         "tracking_code",
     ),

@@ -137,6 +137,21 @@ class Receipt:
     record_hash: str
 
 
+def head_record(
+    box_id: str, count: int, head_hash: bytes, credentials: CredentialList, at: str,
+    closed: bool,
+) -> dict[str, Any]:
+    """The record a signed head carries (sign it with purpose ``board-head``)."""
+    return {
+        "box": box_id,
+        "count": count,
+        "hash": head_hash.hex(),
+        "credentials": credentials.published(),
+        "at": at,
+        "closed": closed,
+    }
+
+
 def chain_record(
     prev_hash: bytes,
     number: int,
@@ -240,14 +255,9 @@ class Board:
         """A signed head (box, count, hash, credential list, time); ``closing`` closes the box."""
         if closing:
             self.closed = True
-        record = {
-            "box": self.box_id,
-            "count": len(self.records),
-            "hash": self.head_hash.hex(),
-            "credentials": self.credentials.published(),
-            "at": at,
-            "closed": self.closed,
-        }
+        record = head_record(
+            self.box_id, len(self.records), self.head_hash, self.credentials, at, self.closed
+        )
         return sign_record(HEAD_PURPOSE, record, {"site": site_key})
 
     def to_jsonl(self) -> bytes:

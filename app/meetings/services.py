@@ -326,6 +326,11 @@ def amend(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting) 
     """Take a published notice back to draft to change it; it must then be republished."""
     if meeting.status is not MeetingStatus.PUBLISHED:
         raise Conflict(_("Only a published notice whose vote has not opened can be amended."))
+    from .voting import box_of
+
+    if box_of(session, meeting) is not None:
+        raise Conflict(_("The key ceremony has frozen the ballot paper: the notice can no "
+                         "longer be amended."))
     meeting.status = MeetingStatus.DRAFT
     session.flush()
     record(session, actor=actor, action="meeting.amending", now=now,

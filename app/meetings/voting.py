@@ -1,0 +1,462 @@
+"""Voting in an owners' meeting: the key ceremony, casting (online, by proxy, on paper), the
+board and its heads, and the close.
+
+Every rule of counting lives in ``elections``; this module loads, calls and stores. Services
+take ``session``, ``actor`` and ``now``, flush but never commit, and raise domain errors.
+A ballot joins the board under a lock on its box row, and the database refuses a second ballot
+for one voter (``board_entry`` is unique per box and voter) whatever the race.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from elections import (
+    CredentialError,
+    CredentialList,
+    CredentialMode,
+    Electorate,
+    MotionVote,
+    VotingPolicy,
+    WeakPassphraseError,
+    chain_record,
+    check_ballot,
+    encode_motion_ballot,
+    genesis_hash,
+    head_record,
+    make_ceremony,
+    seal_ballot,
+    sign_ballot,
+)
+from elections import (
+    Motion as BallotMotion,
+)
+from elections.credentials import CredentialEntry
+from elections.signatures import new_signing_key, signing_public_key
+
+from ..audit.services import record
+from ..errors import Conflict, DomainError, Forbidden
+from ..models import (
+    BallotBox,
+    BoardEntry,
+    BoardHead,
+    BoxVoter,
+    Channel,
+    Community,
+    Meeting,
+    MeetingStatus,
+    Ownership,
+    Person,
+    Proxy,
+    Role,
+    RoleGrant,
+    ScrutineerKey,
+    TurnoutPoint,
+    User,
+)
+from ..register.summary import electorate_units
+from ..signing import sign
+
+CHOICES = ("agree", "disagree", "abstain")
+#: Proxies one holder may carry in one meeting when the community names no cap.
+DEFAULT_PROXY_CAP = 3
+#: scrypt cost of the scrutineers' shares (2^15; the tests lower it to keep fast).
+DEFAULT_SHARE_COST = 2**15
+
+
+# -- state ------------------------------------------------------------------------------------
+
+
+def box_of(session: Session, meeting: Meeting) -> BallotBox | None:
+    return session.scalar(select(BallotBox).where(BallotBox.meeting_id == meeting.id))
+
+
+def voting_opens(meeting: Meeting) -> dt.datetime:
+    """The earliest moment a ballot is taken: the window's start, never inside the notice."""
+    if meeting.notice_ends_at is None:
+        return meeting.voting_opens_at
+    return max(meeting.voting_opens_at, meeting.notice_ends_at)
+
+
+def refusal_to_vote(meeting: Meeting, box: BallotBox | None, now: dt.datetime) -> str | None:
+    """Why no ballot can be taken at ``now`` (None: voting is open)."""
+    if meeting.status is MeetingStatus.DRAFT:
+        return _("This meeting has not been announced: nothing unannounced can be voted on.")
+    if meeting.status not in (MeetingStatus.PUBLISHED, MeetingStatus.VOTING):
+        return _("Voting has closed.")
+    if now < voting_opens(meeting):
+        return _("Voting opens at %(when)s, when the notice period is over.",
+                 when=format_datetime(voting_opens(meeting), "medium"))
+    if now >= meeting.voting_closes_at:
+        return _("Voting closed at %(when)s.",
+                 when=format_datetime(meeting.voting_closes_at, "medium"))
+    if box is None:
+        return _("The scrutineers have not yet held the key ceremony: the ballot box is not "
+                 "ready.")
+    return None
+
+
+def require_voting_open(meeting: Meeting, box: BallotBox | None, now: dt.datetime) -> BallotBox:
+    why = refusal_to_vote(meeting, box, now)
+    if why:
+        raise Conflict(why)
+    return box
+
+
+# -- key ceremony -----------------------------------------------------------------------------
+
+
+def scrutineers_of(session: Session, community: Community) -> list[User]:
+    return list(session.scalars(
+        select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == Role.SCRUTINEER, RoleGrant.community_id == community.id)
+        .order_by(User.id).distinct()
+    ))
+
+
+def ceremony_blockers(session: Session, meeting: Meeting, now: dt.datetime) -> list[str]:
+    found = []
+    if meeting.status is not MeetingStatus.PUBLISHED:
+        found.append(_("The key ceremony is held once the notice is published, before voting."))
+    elif now >= meeting.voting_closes_at:
+        found.append(_("Voting has closed."))
+    if box_of(session, meeting) is not None:
+        found.append(_("The key ceremony has been held."))
+    if len(scrutineers_of(session, meeting.community)) < 2:
+        found.append(_("At least two scrutineers are needed: grant the scrutineer role first."))
+    return found
+
+
+def hold_ceremony(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, k: int,
+    passphrases: dict[int, str],
+) -> BallotBox:
+    """Freeze the register, make the box key and split it k-of-n among the scrutineers.
+
+    ``passphrases`` maps each scrutineer's user id to the passphrase they typed; each share
+    is stored only under its passphrase, and the private key is forgotten here.
+    """
+    found = ceremony_blockers(session, meeting, now)
+    if found:
+        raise Conflict(" ".join(found))
+    scrutineers = {u.id: u for u in scrutineers_of(session, meeting.community)}
+    if set(passphrases) != set(scrutineers):
+        raise DomainError(_("Every scrutineer of the community takes part in the ceremony."),
+                          field="passphrases")
+    n = len(scrutineers)
+    if not 2 <= k <= n:
+        raise DomainError(_("The number of shares needed must be between 2 and %(n)s.", n=n),
+                          field="k")
+    box_id = f"c{meeting.community_id}-meeting-{meeting.id}-r{meeting.revision}"
+    names = {uid: f"s{uid}" for uid in scrutineers}
+    try:
+        ceremony = make_ceremony(
+            box_id, k, {names[uid]: passphrases[uid] for uid in sorted(scrutineers)},
+            cost=current_app.config.get("SHARE_SCRYPT_COST", DEFAULT_SHARE_COST),
+        )
+    except WeakPassphraseError as exc:
+        raise DomainError(_("Each passphrase needs at least 10 characters."),
+                          field="passphrases") from exc
+    units = electorate_units(session, meeting.community)
+    if not units:
+        raise Conflict(_("The register has no unit: import it before the ceremony."))
+    electorate, unit_map = Electorate(tuple(units)).pseudonymise(secrets.token_bytes(32))
+    real_unit = {pseudonym: int(uid) for uid, pseudonym in unit_map.items()}
+    definition = MotionVote(
+        box_id,
+        tuple(BallotMotion(f"m{m.position}", m.title, m.matter) for m in meeting.motions),
+        VotingPolicy(non_voters=meeting.non_voter_policy),
+    )
+    box = BallotBox(
+        meeting_id=meeting.id, box_id=box_id, k=k, n=n, public_key=ceremony.public_key,
+        ceremony=sign("ceremony", ceremony.record()), definition=definition.to_json(),
+        electorate=electorate.to_json(), board_count=0, board_hash=genesis_hash(box_id),
+        created_at=now, created_by_id=actor.id,
+    )
+    session.add(box)
+    session.flush()
+    for entry in ceremony.scrutineers:
+        uid = next(u for u, name in names.items() if name == entry.scrutineer_id)
+        session.add(ScrutineerKey(
+            box_id=box.id, user_id=uid, scrutineer_id=entry.scrutineer_id,
+            share_number=entry.x,
+            protected_share=ceremony.protected_shares[entry.scrutineer_id],
+        ))
+    session.add_all(
+        BoxVoter(box_id=box.id, voter_id=v.voter_id, area=v.area,
+                 unit_ids=sorted(real_unit[u] for u in v.unit_ids))
+        for v in electorate.voters
+    )
+    session.flush()
+    publish_head(session, box=box, now=now)
+    record(session, actor=actor, action="meeting.ceremony", now=now,
+           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
+           details={"box": box_id, "k": k, "n": n, "voters": len(electorate.voters)})
+    return box
+
+
+# -- the board --------------------------------------------------------------------------------
+
+
+def credential_list(session: Session, box: BallotBox) -> CredentialList:
+    """The site-issued credential list as it stands (credentials registered with ballots)."""
+    rows = session.execute(
+        select(BoxVoter.voter_id, BoxVoter.credential)
+        .where(BoxVoter.box_id == box.id, BoxVoter.credential.is_not(None))
+    )
+    return CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
+                          tuple(CredentialEntry(v, bytes(c)) for v, c in rows))
+
+
+def publish_head(session: Session, *, box: BallotBox, now: dt.datetime,
+                 closing: bool = False) -> BoardHead:
+    """Sign and keep the board's head (count, hash, credential list) at ``now``."""
+    doc = sign("board-head", head_record(
+        box.box_id, box.board_count, bytes(box.board_hash), credential_list(session, box),
+        iso(now), closing))
+    seq = (session.scalar(select(func.max(BoardHead.seq)).where(BoardHead.box_id == box.id))
+           or 0) + 1
+    head = BoardHead(box_id=box.id, seq=seq, at=now, count=box.board_count, closing=closing,
+                     doc=doc)
+    session.add(head)
+    session.flush()
+    return head
+
+
+@dataclass(frozen=True)
+class CastReceipt:
+    number: int
+    tracking_code: str
+    record_hash: str
+    cast_at: dt.datetime
+
+
+def _lock_box(session: Session, box: BallotBox) -> BallotBox:
+    """The box row, locked until the transaction ends (appends are serialised)."""
+    return session.execute(
+        select(BallotBox).where(BallotBox.id == box.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _existing(session: Session, box: BallotBox, voter: BoxVoter) -> BoardEntry | None:
+    return session.scalar(select(BoardEntry).where(BoardEntry.box_id == box.id,
+                                                  BoardEntry.voter_ref == voter.id))
+
+
+def already_cast_message(entry: BoardEntry) -> str:
+    return _("A ballot was already cast for you at %(when)s (receipt %(code)s). A cast ballot "
+             "is final.", when=format_datetime(entry.cast_at, "medium"), code=entry.tracking_code)
+
+
+def append_ballot(
+    session: Session, *, actor: User, now: dt.datetime, box: BallotBox, voter: BoxVoter,
+    sealed: bytes, credential: bytes, signature: bytes, channel: Channel,
+    server_sealed: bool, proxy: Proxy | None = None,
+) -> CastReceipt:
+    """Check a signed sealed ballot and chain it onto the board: the one way a ballot joins."""
+    box = _lock_box(session, box)
+    if box.closed_at is not None:
+        raise Conflict(_("Voting has closed."))
+    first = _existing(session, box, voter)
+    if first is not None:
+        raise Conflict(already_cast_message(first))
+    if session.scalar(select(BoxVoter.id).where(BoxVoter.box_id == box.id,
+                                                BoxVoter.credential == credential)):
+        raise Conflict(_("This voting credential has already been used."))
+    entries = CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
+                             (CredentialEntry(voter.voter_id, credential),))
+    try:
+        check_ballot(entries, box.box_id, credential, signature, sealed)
+    except CredentialError as exc:
+        raise DomainError(_("The ballot's signature does not verify: it was not cast. "
+                            "Reload the page and try again.")) from exc
+    number = box.board_count + 1
+    rec = chain_record(bytes(box.board_hash), number, credential, signature, sealed,
+                       server_sealed=server_sealed)
+    entry = BoardEntry(
+        box_id=box.id, number=number, voter_ref=voter.id, credential=credential,
+        signature=signature, sealed=sealed, prev_hash=rec.prev_hash, record_hash=rec.hash,
+        server_sealed=server_sealed, tracking_code=rec.tracking_code, channel=channel,
+        proxy_id=proxy.id if proxy else None, cast_by_id=actor.id, cast_at=now,
+    )
+    voter.credential = credential
+    box.board_count, box.board_hash = number, rec.hash
+    session.add(entry)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # a racing second ballot for the same voter
+        raise Conflict(_("A ballot was already cast for you. A cast ballot is final.")) from exc
+    session.add(TurnoutPoint(box_id=box.id, at=now, ballots=number,
+                             area=_participating_area(session, box)))
+    session.flush()
+    return CastReceipt(number, rec.tracking_code, rec.hash.hex(), now)
+
+
+def _participating_area(session: Session, box: BallotBox):
+    return session.scalar(
+        select(func.coalesce(func.sum(BoxVoter.area), 0)).join(
+            BoardEntry, BoardEntry.voter_ref == BoxVoter.id).where(BoardEntry.box_id == box.id)
+    )
+
+
+def server_sealed_ballot(
+    box: BallotBox, choices: dict[str, str], follow_majority: bool = False,
+) -> tuple[bytes, bytes, bytes]:
+    """Seal and sign on the server (owners without JavaScript, paper forms): marked so."""
+    plaintext = encode_motion_ballot(choices, follow_majority=follow_majority)
+    sealed = seal_ballot(bytes(box.public_key), box.box_id, "motion", plaintext)
+    key = new_signing_key()
+    return sealed, signing_public_key(key), sign_ballot(key, box.box_id, sealed)
+
+
+def clean_choices(box: BallotBox, raw: dict[str, str]) -> dict[str, str]:
+    """The marks of a form, for the motions of this box only (an unmarked motion abstains)."""
+    ids = [m["motion"] for m in box.definition["motions"]]
+    choices = {}
+    for motion_id in ids:
+        value = (raw.get(motion_id) or "").strip()
+        if value:
+            if value not in CHOICES:
+                raise DomainError(_("Choose agree, disagree or abstain."), field=motion_id)
+            choices[motion_id] = value
+    return choices
+
+
+# -- who votes --------------------------------------------------------------------------------
+
+
+def persons_of(session: Session, user: User, community: Community) -> list[Person]:
+    return list(session.scalars(select(Person).where(Person.user_id == user.id,
+                                                     Person.community_id == community.id)))
+
+
+def voter_of_person(session: Session, box: BallotBox, person_id: int) -> BoxVoter | None:
+    """The voter of the frozen electorate whose units ``person_id`` owns."""
+    unit_ids = set(session.scalars(select(Ownership.unit_id).where(
+        Ownership.person_id == person_id, Ownership.ended_at.is_(None))))
+    if not unit_ids:
+        return None
+    for voter in session.scalars(select(BoxVoter).where(BoxVoter.box_id == box.id)):
+        if unit_ids & set(voter.unit_ids):
+            return voter
+    return None
+
+
+def voter_of_user(session: Session, box: BallotBox, user: User) -> BoxVoter | None:
+    for person in persons_of(session, user, box.meeting.community):
+        voter = voter_of_person(session, box, person.id)
+        if voter is not None:
+            return voter
+    return None
+
+
+def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | None:
+    for voter in session.scalars(select(BoxVoter).where(BoxVoter.box_id == box.id)):
+        if unit_id in voter.unit_ids:
+            return voter
+    return None
+
+
+def cast_online(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
+    credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
+) -> CastReceipt:
+    """An owner's ballot sealed and signed in their browser (or by their proxy's)."""
+    box = require_voting_open(meeting, box_of(session, meeting), now)
+    try:
+        sealed = base64.b64decode(sealed_b64, validate=True)
+        credential = base64.b64decode(credential_b64, validate=True)
+        signature = base64.b64decode(signature_b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DomainError(_("The sealed ballot was damaged on the way: it was not cast.")) from exc
+    if len(credential) != 32 or len(signature) != 64 or not 50 < len(sealed) < 20_000:
+        raise DomainError(_("The sealed ballot was damaged on the way: it was not cast."))
+    voter, channel = _voter_for(session, box, actor, on_behalf_of)
+    receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
+                            credential=credential, signature=signature, channel=channel,
+                            server_sealed=False, proxy=on_behalf_of)
+    return receipt
+
+
+def cast_plain(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting,
+    raw_choices: dict[str, str], on_behalf_of: Proxy | None = None,
+) -> CastReceipt:
+    """A ballot from a browser without JavaScript: the server seals it and marks it so."""
+    box = require_voting_open(meeting, box_of(session, meeting), now)
+    choices = clean_choices(box, raw_choices)
+    voter, channel = _voter_for(session, box, actor, on_behalf_of)
+    sealed, credential, signature = server_sealed_ballot(box, choices)
+    return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
+                         credential=credential, signature=signature, channel=channel,
+                         server_sealed=True, proxy=on_behalf_of)
+
+
+def _voter_for(session, box, actor, proxy) -> tuple[BoxVoter, Channel]:
+    if proxy is None:
+        voter = voter_of_user(session, box, actor)
+        if voter is None:
+            raise Forbidden(_("You own no unit in this community's register for this meeting."))
+        return voter, Channel.ONLINE
+    if proxy.holder_id != actor.id or proxy.meeting_id != box.meeting_id:
+        raise Forbidden(_("You do not hold this proxy."))
+    if proxy.revoked_at is not None:
+        raise Conflict(_("This proxy was revoked on %(when)s: it cannot vote.",
+                         when=format_datetime(proxy.revoked_at, "medium")))
+    voter = voter_of_person(session, box, proxy.owner_person_id)
+    if voter is None:
+        raise Conflict(_("The owner who named you no longer owns a unit in the register."))
+    return voter, Channel.PROXY
+
+
+def board_entries(session: Session, box: BallotBox) -> list[BoardEntry]:
+    return list(session.scalars(select(BoardEntry).where(BoardEntry.box_id == box.id)
+                                .order_by(BoardEntry.number)))
+
+
+def lookup_receipt(session: Session, box: BallotBox, code: str) -> BoardEntry | None:
+    cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
+    if len(cleaned) != 10:
+        return None
+    return session.scalar(select(BoardEntry).where(
+        BoardEntry.box_id == box.id, BoardEntry.tracking_code == f"{cleaned[:5]}-{cleaned[5:]}"))
+
+
+# -- close ------------------------------------------------------------------------------------
+
+
+def close_voting(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting) -> BoardHead:
+    """At (or after) the end of the window: the closing head is published, no ballot after."""
+    box = box_of(session, meeting)
+    if meeting.status not in (MeetingStatus.PUBLISHED, MeetingStatus.VOTING) or box is None:
+        raise Conflict(_("Only a meeting whose ballot box is open can be closed."))
+    if now < meeting.voting_closes_at:
+        raise Conflict(_("Voting runs until %(when)s: it cannot be closed earlier.",
+                         when=format_datetime(meeting.voting_closes_at, "medium")))
+    box = _lock_box(session, box)
+    head = publish_head(session, box=box, now=now, closing=True)
+    box.closed_at = now
+    meeting.status = MeetingStatus.CLOSED
+    session.flush()
+    record(session, actor=actor, action="meeting.closed", now=now,
+           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
+           details={"ballots": box.board_count, "head": bytes(box.board_hash).hex()})
+    return head
+
+
+def iso(moment: dt.datetime) -> str:
+    """UTC time as the signed records write it."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

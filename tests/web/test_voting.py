@@ -1,0 +1,156 @@
+"""Casting, the board, the close and the opening of an owners' meeting, through the web."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+
+from app.meetings import voting
+from app.models import BoardEntry, Meeting, MeetingStatus, Motion, utcnow
+from elections import verify_bundle
+
+from voting_helpers import PASSPHRASES, VotingWorld
+
+
+@pytest.fixture(autouse=True)
+def _cheap_shares(app):
+    app.config["SHARE_SCRYPT_COST"] = 2**10
+
+
+@pytest.fixture
+def world(make, db_session, app):
+    w = VotingWorld(make, db_session, app)
+    w.ceremony()
+    return w
+
+
+def test_an_owner_casts_once_and_finds_the_receipt_on_the_board(client, login, world,
+                                                                db_session):
+    login(world.owners[0])
+    page = client.get(world.url("/ballot"))
+    assert page.status_code == 200
+    assert "final" in page.get_data(as_text=True)
+    response = client.post(world.url("/ballot"), data={"choice-m1": "agree",
+                                                         "choice-m2": "disagree", "final": "1"})
+    assert response.status_code == 302
+    entry = db_session.query(BoardEntry).one()
+    assert entry.server_sealed  # no JavaScript in the test client: the server sealed it
+    board = client.get(world.url(f"/board?code={entry.tracking_code}")).get_data(as_text=True)
+    assert entry.tracking_code in board
+    assert "receipt-found" in board
+    again = client.post(world.url("/ballot"), data={"choice-m1": "disagree", "final": "1"})
+    assert again.status_code == 409
+    assert "already cast" in again.get_data(as_text=True)
+    assert db_session.query(BoardEntry).count() == 1
+
+
+def test_the_board_never_shows_a_choice(client, login, world, db_session):
+    login(world.owners[0])
+    client.post(world.url("/ballot"), data={"choice-m1": "agree", "final": "1"})
+    login(world.committee)
+    for page in ("/board", "/turnout"):
+        text = client.get(world.url(page) + "?lang=en").get_data(as_text=True)
+        assert "agree" not in text.lower().replace("disagree", "")
+
+
+def test_casting_before_the_notice_period_ends_is_refused(client, login, make, db_session, app):
+    w = VotingWorld(make, db_session, app, start=utcnow() - dt.timedelta(days=3))
+    w.ceremony()
+    login(w.owners[0])
+    response = client.post(w.url("/ballot"), data={"choice-m1": "agree", "final": "1"})
+    assert response.status_code == 409
+    assert db_session.query(BoardEntry).count() == 0
+
+
+def test_casting_after_the_close_is_refused(client, login, make, db_session, app):
+    w = VotingWorld(make, db_session, app, start=utcnow() - dt.timedelta(days=40))
+    w.ceremony()
+    login(w.owners[0])
+    response = client.post(w.url("/ballot"), data={"choice-m1": "agree", "final": "1"})
+    assert response.status_code == 409
+    assert "closed" in response.get_data(as_text=True).lower() or "关闭" in response.get_data(
+        as_text=True)
+
+
+def test_an_owner_of_another_community_cannot_vote(client, login, make, world, db_session):
+    stranger = make.user_with_role(__import__("app.models", fromlist=["Role"]).Role.OWNER,
+                                   make.community())
+    login(stranger)
+    response = client.post(world.url("/ballot"), data={"choice-m1": "agree", "final": "1"})
+    assert response.status_code in (403, 404)
+    assert db_session.query(BoardEntry).count() == 0
+
+
+def test_a_damaged_sealed_ballot_is_refused_and_nothing_is_written(client, login, world,
+                                                                    db_session):
+    login(world.owners[0])
+    response = client.post(world.url("/ballot"), data={"sealed": "!!!", "credential": "x",
+                                                         "signature": "y"})
+    assert response.status_code == 422
+    assert db_session.query(BoardEntry).count() == 0
+
+
+def _close_and_open(client, login, world, db_session, k=2):
+    meeting = db_session.get(Meeting, world.meeting.id)
+    meeting.voting_closes_at = utcnow() - dt.timedelta(minutes=1)
+    db_session.flush()
+    login(world.committee)
+    assert client.post(world.url("/close")).status_code == 302
+    for user, passphrase in list(zip(world.scrutineers, PASSPHRASES))[:k]:
+        login(user)
+        response = client.post(world.url("/opening"), data={"passphrase": passphrase})
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def test_opening_with_k_minus_one_shares_opens_nothing(client, login, world, db_session):
+    login(world.owners[0])
+    client.post(world.url("/ballot"), data={"choice-m1": "agree", "final": "1"})
+    _close_and_open(client, login, world, db_session, k=1)
+    box = voting.box_of(db_session, world.meeting)
+    db_session.refresh(box)
+    assert box.opened_at is None
+    assert box.private_key is None
+    login(world.owners[1])
+    assert client.get(world.url("/result")).status_code == 422
+
+
+def test_a_wrong_passphrase_is_named(client, login, world, db_session):
+    meeting = db_session.get(Meeting, world.meeting.id)
+    meeting.voting_closes_at = utcnow() - dt.timedelta(minutes=1)
+    login(world.committee)
+    client.post(world.url("/close"))
+    login(world.scrutineers[0])
+    response = client.post(world.url("/opening"), data={"passphrase": "wrong passphrase!"})
+    assert response.status_code == 422
+    assert "passphrase" in response.get_data(as_text=True).lower() or "口令" in \
+        response.get_data(as_text=True)
+
+
+def test_the_whole_vote_opens_counts_announces_and_verifies(client, login, world, db_session):
+    for owner, choice in zip(world.owners, ("agree", "agree", "agree", "disagree")):
+        login(owner)
+        client.post(world.url("/ballot"), data={"choice-m1": choice, "choice-m2": choice,
+                                                "final": "1"})
+    _close_and_open(client, login, world, db_session)
+    meeting = db_session.get(Meeting, world.meeting.id)
+    db_session.refresh(meeting)
+    assert meeting.status is MeetingStatus.OPENED
+    motions = {m.position: m.adopted for m in db_session.query(Motion).filter_by(
+        meeting_id=meeting.id)}
+    assert motions == {1: True, 2: True}  # 3 of 4 agree: > 1/2, and ≥ 3/4 for raising
+    login(world.committee)
+    assert client.post(world.url("/announce")).status_code == 302
+    login(world.owners[0])
+    page = client.get(world.url("/result?lang=en")).get_data(as_text=True)
+    assert "Adopted" in page
+    assert "300.00" in page
+    pdf = client.get(world.url("/announcement.pdf"))
+    assert pdf.data.startswith(b"%PDF")
+    bundle = client.get(world.url("/bundle.zip"))
+    assert bundle.status_code == 200
+    report = verify_bundle(io.BytesIO(bundle.data).getvalue())
+    assert report.ok, report.discrepancies
+    assert zipfile.ZipFile(io.BytesIO(bundle.data)).namelist()
