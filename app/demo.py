@@ -153,10 +153,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _demo_accounts(session, community, units, now)
     _second_community(session, office, now, rng, key)
     _sample_letter(session, community, units[2], raw_ids, now)
-    from .demo_bundle import write_demo_bundle
-    write_demo_bundle(session, community, INSTANCE / "demo-bundle.zip")
-    from .meetings.demo import add_demo_meeting
-    add_demo_meeting(session, community, now)
+    from .meetings.demo import add_demo_meetings
+    add_demo_meetings(session, community, now, INSTANCE / "demo-bundle.zip")
     return True
 
 
@@ -264,4 +262,8 @@ def print_logins(session: Session) -> None:
     if bundle.exists():
         shown = bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle
         click.echo(f"Verify a finished vote offline: .venv/bin/python -m elections.verify {shown}")
+    from .meetings.demo import DEMO_PASSPHRASES
+
+    click.echo("Scrutineers' passphrases for the open vote's opening (demo only): "
+               + ", ".join(f"{name}: {phrase!r}" for name, phrase in DEMO_PASSPHRASES.items()))
     click.echo("")

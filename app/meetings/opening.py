@@ -175,14 +175,11 @@ def announce(session: Session, *, actor: User, now: dt.datetime, meeting: Meetin
     record(session, actor=actor, action="meeting.announced", now=now,
            community_id=meeting.community_id, target=f"meeting:{meeting.id}",
            details={"objections_close_at": iso(meeting.objections_close_at), "late": late})
-    from flask import url_for
-
     from ..notifications.services import notify
 
     notify(session, now=now, community=meeting.community,
            recipients=owners_of(session, meeting.community), kind="meeting.result",
-           link=url_for("voting.result", community_id=meeting.community_id,
-                        meeting_id=meeting.id),
+           link=f"/c/{meeting.community_id}/meetings/{meeting.id}/result",
            message=lambda: (_("Result of %(title)s", title=meeting.title),
                             _("The result is published. Objections are taken until %(when)s.",
                               when=format_datetime(meeting.objections_close_at, "medium"))))

@@ -27,6 +27,10 @@ GOVERNANCE = frozenset({"committee", "chair", "auditor"})
 IMPORTERS = frozenset({"committee", "chair", "admin"})
 MEETING_MANAGERS = frozenset({"committee", "chair"})
 MEETING_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer", "staff"}
+VOTERS = frozenset({"owner", "resident"})
+MEETING_OFFICE = MEETING_MANAGERS | {"staff"}
+TURNOUT_READERS = MEETING_OFFICE | {"auditor", "scrutineer"}
+BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,27 @@ MATRIX: dict[str, Case] = {
                                    MEETING_MANAGERS),
     "meetings.publish": Case("POST", "/c/{c}/meetings/{meeting}/publish", MEETING_MANAGERS),
     "meetings.amend": Case("POST", "/c/{c}/meetings/{meeting}/amend", MEETING_MANAGERS),
+    # The vote of a meeting whose notice is published and whose box is not made yet: the
+    # allowed roles get the page or a 409/422 that says why (no ceremony, not closed …).
+    "voting.ceremony": Case("GET", "/c/{c}/meetings/{meeting}/ceremony", MEETING_MANAGERS | {"scrutineer"}),
+    "voting.my_share": Case("GET", "/c/{c}/meetings/{meeting}/my-share", frozenset({"scrutineer"})),
+    "voting.ballot": Case("GET", "/c/{c}/meetings/{meeting}/ballot", VOTERS),
+    "voting.board": Case("GET", "/c/{c}/meetings/{meeting}/board", MEETING_READERS),
+    "voting.my_proxy": Case("GET", "/c/{c}/meetings/{meeting}/proxies", VOTERS),
+    "voting.office_proxies": Case("GET", "/c/{c}/meetings/{meeting}/proxies/office", MEETING_OFFICE),
+    "voting.revoke_proxy": Case("POST", "/c/{c}/meetings/{meeting}/proxies/{proxy}/revoke", frozenset()),
+    "voting.paper": Case("GET", "/c/{c}/meetings/{meeting}/paper", MEETING_OFFICE),
+    "voting.turnout_page": Case("GET", "/c/{c}/meetings/{meeting}/turnout", TURNOUT_READERS),
+    "voting.not_voted_xlsx": Case("GET", "/c/{c}/meetings/{meeting}/turnout/not-voted.xlsx", TURNOUT_READERS),
+    "voting.close": Case("POST", "/c/{c}/meetings/{meeting}/close", MEETING_MANAGERS),
+    "voting.opening_page": Case("GET", "/c/{c}/meetings/{meeting}/opening", frozenset({"scrutineer"})),
+    "voting.result": Case("GET", "/c/{c}/meetings/{meeting}/result", MEETING_READERS),
+    "voting.announce": Case("POST", "/c/{c}/meetings/{meeting}/announce", MEETING_MANAGERS),
+    "voting.announcement_pdf": Case("GET", "/c/{c}/meetings/{meeting}/announcement.pdf", MEETING_READERS),
+    "voting.objection": Case("POST", "/c/{c}/meetings/{meeting}/objections", frozenset({"owner"})),
+    "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
+    "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
+    "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -143,7 +168,7 @@ def _published_meeting(db_session, actor, community):
 def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
-                          motion=world["meeting"].motions[0].id)
+                          motion=world["meeting"].motions[0].id, proxy=0, objection=0)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
