@@ -85,7 +85,8 @@ def init_app(app: Flask) -> None:
         if meeting is None:
             raise click.ClickException(f"No meeting {meeting_id}.")
         try:
-            data = meeting_bundle(session, meeting)
+            with app.test_request_context():  # messages are translated per request
+                data = meeting_bundle(session, meeting)
         except DomainError as exc:
             raise click.ClickException(str(exc)) from exc
         Path(file).write_bytes(data)
