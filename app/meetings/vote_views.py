@@ -116,7 +116,6 @@ def my_share(community, meeting_id: int):
 def ballot(community, meeting_id: int):
     meeting = _load(community, meeting_id)
     s, now = db.session(), utcnow()
-    box = _box_or_none(meeting)
     proxy = None
     if request.values.get("proxy"):
         proxy = s.get(Proxy, _int(request.values.get("proxy")))
@@ -140,6 +139,7 @@ def ballot(community, meeting_id: int):
         flash(_("Your ballot is cast and sealed. Keep your receipt: %(code)s.",
                 code=receipt.tracking_code), "success")
         return _back(community, meeting, "voting.board", code=receipt.tracking_code)
+    box = _box_or_none(meeting)
     voter = voting.voter_of_user(s, box, current_user) if box else None
     first = voting._existing(s, box, voter) if voter else None
     held = list(proxies.active_proxies(s, meeting, holder=current_user))
