@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .meetings.views import bp as meetings_bp
     from .meetings.vote_views import bp as voting_bp
+    from .meetings.request_views import bp as meeting_requests_bp
     from .notifications.views import bp as notifications_bp
     from .register.views import bp as register_bp
 
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(voting_bp)
+    app.register_blueprint(meeting_requests_bp)
     app.register_blueprint(notifications_bp)
 
 

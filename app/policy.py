@@ -42,6 +42,8 @@ class Permission(enum.StrEnum):
     #: whose ballot it is.
     VOTE_CAST = "community:ballot:cast"
     MEETING_OBJECT = "community:meeting:object"
+    #: Owners open and support a request for an extraordinary meeting.
+    MEETING_REQUEST = "community:meeting-request:support"
     #: Holding the key ceremony (the scrutineers type their passphrases; the committee starts).
     BALLOT_CEREMONY = "community:ballot-box:ceremony"
     #: Bringing a key share to the opening.
@@ -60,7 +62,7 @@ _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MA
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
-                           P.MEETING_OBJECT, P.BUNDLE_READ}),
+                           P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE

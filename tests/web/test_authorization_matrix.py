@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from app.meetings import services as meeting_services
-from app.models import ApiToken, MeetingForm, MeetingKind, Role, utcnow
+from app.models import ApiToken, MeetingForm, MeetingKind, MeetingRequest, Role, utcnow
 from app.register.services import upload_import
 from elections.rules import Matter
 
@@ -104,6 +104,11 @@ MATRIX: dict[str, Case] = {
     "voting.objection": Case("POST", "/c/{c}/meetings/{meeting}/objections", frozenset({"owner"})),
     "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
     "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
+    "meeting_requests.index": Case("GET", "/c/{c}/meeting-requests", MEETING_READERS),
+    "meeting_requests.new": Case("POST", "/c/{c}/meeting-requests", frozenset({"owner"})),
+    "meeting_requests.detail": Case("GET", "/c/{c}/meeting-requests/{request}", MEETING_READERS),
+    "meeting_requests.support": Case("POST", "/c/{c}/meeting-requests/{request}/support",
+                                     frozenset({"owner"})),
     "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
@@ -149,8 +154,12 @@ def world(make, db_session):
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
     meeting = _published_meeting(db_session, target, own)
+    asked = MeetingRequest(community_id=own.id, title="Recall the committee",
+                           created_by_id=target.id, created_at=utcnow())
+    db_session.add(asked)
+    db_session.flush()
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting}
+            "import": pending, "meeting": meeting, "request": asked}
 
 
 def _published_meeting(db_session, actor, community):
@@ -168,7 +177,8 @@ def _published_meeting(db_session, actor, community):
 def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
-                          motion=world["meeting"].motions[0].id, proxy=0, objection=0)
+                          motion=world["meeting"].motions[0].id, proxy=0, objection=0,
+                          request=world["request"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
