@@ -33,7 +33,6 @@ import http.client
 import json
 import os
 import platform
-import re
 import secrets
 import signal
 import subprocess
@@ -54,6 +53,8 @@ if str(ROOT) not in sys.path:
 RESULTS = ROOT / "bench" / "results.json"
 PG_URL = os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_RATIO, TARGET_P99_MS = 0.60, 100.0
+#: Not an argon2 hash: no password logs these accounts in (sessions come from /bench/session).
+NO_LOGIN = "!"
 
 
 # -- the community --------------------------------------------------------------------------
@@ -67,8 +68,18 @@ def build(engine, owners: int):
     from app import create_app
     from app.meetings import services, voting
     from app.models import (
-        Building, Community, MeetingForm, MeetingKind, Office, Ownership, Person, Role,
-        RoleGrant, Unit, User, utcnow,
+        Building,
+        Community,
+        MeetingForm,
+        MeetingKind,
+        Office,
+        Ownership,
+        Person,
+        Role,
+        RoleGrant,
+        Unit,
+        User,
+        utcnow,
     )
     from elections.rules import Matter
 
@@ -85,7 +96,7 @@ def build(engine, owners: int):
         buildings = [Building(community_id=community.id, name=f"{i}号楼") for i in range(1, 21)]
         s.add_all(buildings)
         s.flush()
-        users = [User(username=f"bench-owner-{i}", display_name=f"业主{i}", password_hash="!",
+        users = [User(username=f"bench-owner-{i}", display_name=f"业主{i}", password_hash=NO_LOGIN,
                       created_at=now) for i in range(owners)]
         s.add_all(users)
         s.flush()
@@ -100,7 +111,7 @@ def build(engine, owners: int):
             s.add(Ownership(unit_id=unit.id, person_id=person.id, started_at=now))
 
         def staff(name, role):
-            user = User(username=name, display_name=name, password_hash="!", created_at=now)
+            user = User(username=name, display_name=name, password_hash=NO_LOGIN, created_at=now)
             s.add(user)
             s.flush()
             s.add(RoleGrant(user_id=user.id, role=role, community_id=community.id,
@@ -312,11 +323,11 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "scripts"))
-    from pg_reachable import main as pg_check  # noqa: E402
-    from sqlalchemy import text  # noqa: E402
+    from pg_reachable import main as pg_check
+    from sqlalchemy import text
 
-    from app.db import make_engine  # noqa: E402
-    from app.migrate import upgrade  # noqa: E402
+    from app.db import make_engine
+    from app.migrate import upgrade
 
     if pg_check(PG_URL) != 0:
         print(f"PostgreSQL not reachable at {PG_URL}: casting bench skipped")

@@ -22,7 +22,13 @@ from elections.rules import Threshold, extraordinary_request
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
 from ..models import (
-    Community, MeetingRequest, MeetingRequestSupport, Ownership, Person, Role, User,
+    Community,
+    MeetingRequest,
+    MeetingRequestSupport,
+    Ownership,
+    Person,
+    Role,
+    User,
 )
 from ..notifications.services import holders_of, notify
 from ..register.summary import electorate_units

@@ -143,5 +143,6 @@ def test_every_recorded_action_has_a_readable_name():
     for path in Path("app").rglob("*.py"):
         for found in pattern.findall(path.read_text(encoding="utf-8")):
             recorded.update(name for name in found if name)
-    assert "meeting.published" in recorded and "logout" in recorded  # the scan finds them
+    assert "meeting.published" in recorded  # the scan finds conditional names
+    assert "logout" in recorded
     assert sorted(recorded - set(ACTION_LABELS)) == []

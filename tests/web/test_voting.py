@@ -7,24 +7,13 @@ import io
 import zipfile
 
 import pytest
+from voting_helpers import PASSPHRASES, VotingWorld
 
 from app.meetings import voting
 from app.models import BoardEntry, Meeting, MeetingStatus, Motion, utcnow
 from elections import verify_bundle
 
-from voting_helpers import PASSPHRASES, VotingWorld
-
-
-@pytest.fixture(autouse=True)
-def _cheap_shares(app):
-    app.config["SHARE_SCRYPT_COST"] = 2**10
-
-
-@pytest.fixture
-def world(make, db_session, app):
-    w = VotingWorld(make, db_session, app)
-    w.ceremony()
-    return w
+pytestmark = pytest.mark.usefixtures("cheap_shares")
 
 
 def test_an_owner_casts_once_and_finds_the_receipt_on_the_board(client, login, world,
