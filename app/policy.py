@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from . import db
 from .models import Community, Ownership, Person, Residency, Role, RoleGrant, User
@@ -106,17 +106,14 @@ def _compute_roles(user: User, community: Community) -> frozenset[Role]:
     person_ids = select(Person.id).where(
         Person.user_id == user.id, Person.community_id == community.id
     )
-    if s.scalar(
-        select(Ownership.id)
-        .where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None))
-        .limit(1)
-    ):
+    # Owner and resident in one round trip: every page asks.
+    owns, resides = s.execute(select(
+        exists().where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None)),
+        exists().where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None)),
+    )).one()
+    if owns:
         roles.add(Role.OWNER)
-    if s.scalar(
-        select(Residency.id)
-        .where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None))
-        .limit(1)
-    ):
+    if resides:
         roles.add(Role.RESIDENT)
     grants = s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
     for grant in grants:
