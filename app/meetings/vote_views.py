@@ -448,6 +448,7 @@ def result(community, meeting_id: int):
         manage=can(current_user, Permission.MEETINGS_MANAGE, community),
         can_object=can(current_user, Permission.MEETING_OBJECT, community),
         motions={f"m{m.position}": m for m in meeting.motions},
+        scrutineer_names=opening.scrutineer_names(s, box),
     )
 
 
@@ -472,6 +473,7 @@ def announcement_pdf(community, meeting_id: int):
         "pdf/meeting_result.html", community=community, meeting=meeting, box=box,
         res=box.result["record"], labels=services,
         motions={f"m{m.position}": m for m in meeting.motions},
+        scrutineer_names=opening.scrutineer_names(db.session(), box),
         local=lambda value: value.astimezone(tz).strftime("%Y年%m月%d日 %H:%M"),
         signed_on=meeting.announced_at.astimezone(tz).strftime("%Y年%m月%d日"),
         doc_number=f"业主大会公告〔{meeting.announced_at.astimezone(tz).year}〕"
