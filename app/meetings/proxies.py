@@ -28,6 +28,7 @@ from .voting import (
     DEFAULT_PROXY_CAP,
     CastReceipt,
     append_ballot,
+    ballot_of,
     box_of,
     clean_choices,
     server_sealed_ballot,
@@ -60,10 +61,7 @@ def _ballot_of_person(session: Session, meeting: Meeting, person_id: int) -> Boa
     if box is None:
         return None
     voter = voter_of_person(session, box, person_id)
-    if voter is None:
-        return None
-    return session.scalar(select(BoardEntry).where(BoardEntry.box_id == box.id,
-                                                  BoardEntry.voter_ref == voter.id))
+    return ballot_of(session, box, voter) if voter is not None else None
 
 
 def name_proxy(

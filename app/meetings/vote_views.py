@@ -141,7 +141,7 @@ def ballot(community, meeting_id: int):
         return _back(community, meeting, "voting.board", code=receipt.tracking_code)
     box = _box_or_none(meeting)
     voter = voting.voter_of_user(s, box, current_user) if box else None
-    first = voting._existing(s, box, voter) if voter else None
+    first = voting.ballot_of(s, box, voter) if voter else None
     held = list(proxies.active_proxies(s, meeting, holder=current_user))
     return render_template(
         "meetings/ballot.html", community=community, meeting=meeting, box=box, voter=voter,

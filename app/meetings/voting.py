@@ -215,8 +215,9 @@ def hold_ceremony(
 def credential_list(session: Session, box: BallotBox) -> CredentialList:
     """The site-issued credential list as it stands (credentials registered with ballots)."""
     rows = session.execute(
-        select(BoxVoter.voter_id, BoxVoter.credential)
-        .where(BoxVoter.box_id == box.id, BoxVoter.credential.is_not(None))
+        select(BoxVoter.voter_id, BoardEntry.credential)
+        .join(BoardEntry, BoardEntry.voter_ref == BoxVoter.id)
+        .where(BoardEntry.box_id == box.id)
     )
     return CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
                           tuple(CredentialEntry(v, bytes(c)) for v, c in rows))
@@ -253,7 +254,7 @@ def _lock_box(session: Session, box: BallotBox) -> BallotBox:
     ).scalar_one()
 
 
-def _existing(session: Session, box: BallotBox, voter: BoxVoter) -> BoardEntry | None:
+def ballot_of(session: Session, box: BallotBox, voter: BoxVoter) -> BoardEntry | None:
     return session.scalar(select(BoardEntry).where(BoardEntry.box_id == box.id,
                                                   BoardEntry.voter_ref == voter.id))
 
@@ -272,14 +273,10 @@ def append_ballot(
 
     Everything that can be checked without the box row is checked first, so the row lock
     (which serialises the chain) is held only for the append itself: one locked read, the
-    writes and the commit. A voter's credential is set with their ballot, so a second
-    attempt is refused without a query; the unique constraints (one entry per voter, one use
-    of a credential per box) decide a race that the early check could not see.
+    writes and the commit. A second ballot of a voter, or a second use of a credential, is
+    refused by the board's unique constraints, whatever the race; only then is the first
+    ballot looked up, to say when it was cast.
     """
-    if voter.credential is not None:  # set with the voter's ballot: one was cast
-        first = _existing(session, box, voter)
-        raise Conflict(already_cast_message(first) if first else _(
-            "A ballot was already cast for you. A cast ballot is final."))
     entries = CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
                              (CredentialEntry(voter.voter_id, credential),))
     try:
@@ -299,19 +296,28 @@ def append_ballot(
         server_sealed=server_sealed, tracking_code=rec.tracking_code, channel=channel,
         proxy_id=proxy.id if proxy else None, cast_by_id=actor.id, cast_at=now,
     ))
-    voter.credential = credential
     box.board_count, box.board_hash = number, rec.hash
     box.participating_area = (box.participating_area or 0) + voter.area
-    session.add(TurnoutPoint(box_id=box.id, at=now, ballots=number,
-                             area=box.participating_area))
+    if box.turnout_at is None or now - box.turnout_at >= TURNOUT_STEP:
+        _turnout_point(session, box, now)
     try:
         session.flush()
     except IntegrityError as exc:  # a racing second ballot, or a credential used twice
         session.rollback()
-        first = _existing(session, box, voter)
+        first = ballot_of(session, box, voter)
         raise Conflict(already_cast_message(first) if first else _(
             "This voting credential has already been used.")) from exc
     return CastReceipt(number, rec.tracking_code, rec.hash.hex(), now)
+
+
+#: Turnout points for the chart: at most one a minute while ballots arrive.
+TURNOUT_STEP = dt.timedelta(minutes=1)
+
+
+def _turnout_point(session: Session, box: BallotBox, now: dt.datetime) -> None:
+    session.add(TurnoutPoint(box_id=box.id, at=now, ballots=box.board_count,
+                             area=box.participating_area or 0))
+    box.turnout_at = now
 
 
 def server_sealed_ballot(
@@ -446,6 +452,8 @@ def close_voting(session: Session, *, actor: User, now: dt.datetime, meeting: Me
         raise Conflict(_("Voting runs until %(when)s: it cannot be closed earlier.",
                          when=format_datetime(meeting.voting_closes_at, "medium")))
     box = _lock_box(session, box)
+    if box.board_count and box.turnout_at != now:
+        _turnout_point(session, box, now)  # the chart ends on the final figure
     head = publish_head(session, box=box, now=now, closing=True)
     box.closed_at = now
     meeting.status = MeetingStatus.CLOSED

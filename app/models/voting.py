@@ -64,6 +64,8 @@ class BallotBox(Base):
     board_count: Mapped[int] = mapped_column(default=0)
     #: The area of the voters on the board (kept with the count, for the turnout points).
     participating_area: Mapped[Decimal] = mapped_column(Area, default=Decimal(0))
+    #: When the last turnout point was written (one a minute at most, and one at the close).
+    turnout_at: Mapped[dt.datetime | None]
     board_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[dt.datetime]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -84,9 +86,7 @@ class BoxVoter(Base):
     """One person of the frozen electorate (their units' area adds up; headcount one)."""
 
     __tablename__ = "box_voter"
-    __table_args__ = (UniqueConstraint("box_id", "voter_id"),
-                      #: A credential is used once per box (NULL until the voter's ballot).
-                      Index("ix_box_voter_credential", "box_id", "credential", unique=True))
+    __table_args__ = (UniqueConstraint("box_id", "voter_id"),)
 
     id: Mapped[intpk]
     box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"), index=True)
@@ -95,8 +95,6 @@ class BoxVoter(Base):
     #: Register unit ids this voter votes for.
     unit_ids: Mapped[list] = mapped_column(JSON)
     area: Mapped[Decimal] = mapped_column(Area)
-    #: Site-issued credential registered with the voter's ballot.
-    credential: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class BoxVoterUnit(Base):
@@ -147,6 +145,8 @@ class BoardEntry(Base):
         UniqueConstraint("box_id", "number"),
         #: One ballot per voter per box: a second attempt fails here, whatever the race.
         UniqueConstraint("box_id", "voter_ref"),
+        #: A voting credential signs one ballot of its box.
+        UniqueConstraint("box_id", "credential"),
         CheckConstraint("number >= 1", name="number_positive"),
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:43:13.731594
+Create Date: 2026-12-03 15:06:43.501477
 """
 
 from alembic import op
@@ -248,6 +248,7 @@ def upgrade() -> None:
     sa.Column('electorate', sa.JSON(), nullable=False),
     sa.Column('board_count', sa.Integer(), nullable=False),
     sa.Column('participating_area', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('turnout_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('board_hash', sa.LargeBinary(length=32), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
@@ -413,14 +414,12 @@ def upgrade() -> None:
     sa.Column('voter_id', sa.String(length=80), nullable=False),
     sa.Column('unit_ids', sa.JSON(), nullable=False),
     sa.Column('area', app.models.base.ExactDecimal(), nullable=False),
-    sa.Column('credential', sa.LargeBinary(length=32), nullable=True),
     sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_box_voter_box_id_ballot_box')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_box_voter')),
     sa.UniqueConstraint('box_id', 'voter_id', name=op.f('uq_box_voter_box_id_voter_id'))
     )
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
-        batch_op.create_index('ix_box_voter_credential', ['box_id', 'credential'], unique=True)
 
     op.create_table('ownership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -504,6 +503,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['proxy_id'], ['proxy.id'], name=op.f('fk_board_entry_proxy_id_proxy')),
     sa.ForeignKeyConstraint(['voter_ref'], ['box_voter.id'], name=op.f('fk_board_entry_voter_ref_box_voter')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_board_entry')),
+    sa.UniqueConstraint('box_id', 'credential', name=op.f('uq_board_entry_box_id_credential')),
     sa.UniqueConstraint('box_id', 'number', name=op.f('uq_board_entry_box_id_number')),
     sa.UniqueConstraint('box_id', 'voter_ref', name=op.f('uq_board_entry_box_id_voter_ref'))
     )
@@ -579,7 +579,6 @@ def downgrade() -> None:
 
     op.drop_table('ownership')
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
-        batch_op.drop_index('ix_box_voter_credential')
         batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
 
     op.drop_table('box_voter')
