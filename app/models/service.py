@@ -100,6 +100,8 @@ class ServiceRequest(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("service_team.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[timestamp]
+    #: Where the clocks start: filing, or the last reopening (a reopened request runs anew).
+    clock_started_at: Mapped[dt.datetime]
     dispatched_at: Mapped[dt.datetime | None]
     on_site_at: Mapped[dt.datetime | None]
     replied_at: Mapped[dt.datetime | None]

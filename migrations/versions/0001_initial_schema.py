@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:23:52.314094
+Create Date: 2026-12-03 14:29:24.800260
 """
 
 from alembic import op
@@ -499,6 +499,7 @@ def upgrade() -> None:
     sa.Column('team_id', sa.Integer(), nullable=True),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('clock_started_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('dispatched_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('on_site_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('replied_at', app.models.base.UTCDateTime(), nullable=True),

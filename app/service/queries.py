@@ -1,0 +1,153 @@
+"""What the desk's pages read: a resident's own requests, the queue, the daily board (日清日审)
+and the monthly statistics. Reads only; every list is one indexed query per page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Community, RequestKind, ReturnVisit, ServiceRequest, User
+from . import sla
+from .services import clocks
+from .workflow import OPEN_STATUSES, RequestStatus
+
+PAGE = 50
+
+
+def requests_of(session: Session, community: Community, user: User) -> list[ServiceRequest]:
+    """The requests filed by or for ``user``: a resident sees only these."""
+    return list(session.scalars(
+        select(ServiceRequest).options(selectinload(ServiceRequest.unit))
+        .where(ServiceRequest.community_id == community.id,
+               ServiceRequest.requester_id == user.id)
+        .order_by(ServiceRequest.created_at.desc()).limit(200)))
+
+
+def _overdue(now: dt.datetime):
+    """Running and past any of its deadlines (paused requests are not overdue)."""
+    return and_(ServiceRequest.paused_at.is_(None), or_(
+        and_(ServiceRequest.dispatched_at.is_(None), ServiceRequest.due_dispatch_at < now),
+        and_(ServiceRequest.on_site_at.is_(None), ServiceRequest.due_on_site_at < now),
+        and_(ServiceRequest.replied_at.is_(None), ServiceRequest.due_reply_at < now),
+        and_(ServiceRequest.done_at.is_(None), ServiceRequest.due_completion_at < now),
+    ))
+
+
+QUEUE_FILTERS = ("open", "overdue", "mine", "done", "all")
+
+
+def desk_queue(session: Session, community: Community, *, now: dt.datetime, user: User,
+               which: str = "open", page: int = 1) -> list[ServiceRequest]:
+    """The staff queue: soonest completion first; ``which`` is one of ``QUEUE_FILTERS``."""
+    q = select(ServiceRequest).options(
+        selectinload(ServiceRequest.unit), selectinload(ServiceRequest.team),
+        selectinload(ServiceRequest.assignee),
+    ).where(ServiceRequest.community_id == community.id)
+    open_ = ServiceRequest.status.in_(list(OPEN_STATUSES))
+    if which == "open":
+        q = q.where(open_)
+    elif which == "overdue":
+        q = q.where(open_, _overdue(now))
+    elif which == "mine":
+        q = q.where(open_, or_(ServiceRequest.receiver_id == user.id,
+                               ServiceRequest.assignee_id == user.id))
+    elif which == "done":
+        q = q.where(ServiceRequest.status.in_([RequestStatus.DONE, RequestStatus.CONFIRMED]))
+    q = q.order_by(ServiceRequest.due_completion_at.asc().nulls_last(), ServiceRequest.id)
+    page = max(page, 1)
+    return list(session.scalars(q.limit(PAGE).offset((page - 1) * PAGE)))
+
+
+@dataclass
+class BoardRow:
+    team: str
+    open: int = 0
+    overdue: int = 0
+    due_today: int = 0
+    items: list[ServiceRequest] = field(default_factory=list)
+
+
+def daily_board(session: Session, community: Community, *, now: dt.datetime) -> list[BoardRow]:
+    """日清日审: per team, everything open, overdue or due today (the community's day)."""
+    zone = ZoneInfo(community.timezone or "Asia/Shanghai")
+    today = now.astimezone(zone).date()
+    end_of_day = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    rows = session.scalars(
+        select(ServiceRequest).options(selectinload(ServiceRequest.team),
+                                       selectinload(ServiceRequest.unit))
+        .where(ServiceRequest.community_id == community.id,
+               ServiceRequest.status.in_(list(OPEN_STATUSES)))
+        .order_by(ServiceRequest.due_completion_at.asc().nulls_last())).all()
+    board: dict[str, BoardRow] = {}
+    for req in rows:
+        name = req.team.name if req.team else ""
+        row = board.setdefault(name, BoardRow(team=name))
+        row.open += 1
+        running = [c for c in clocks(req) if c.met_at is None]
+        late = req.paused_at is None and any(c.due_at < now for c in running)
+        today_due = any(now <= c.due_at < end_of_day for c in running)
+        row.overdue += late
+        row.due_today += today_due and not late
+        if late or today_due:
+            row.items.append(req)
+    return sorted(board.values(), key=lambda r: (r.team == "", r.team))
+
+
+@dataclass(frozen=True)
+class MonthStats:
+    year: int
+    month: int
+    total: int
+    by_kind: dict[RequestKind, int]
+    #: Per target: (met in time, measured).
+    attainment: dict[sla.Target, tuple[int, int]]
+    repeats: int
+    ratings: int
+    #: Averages of the month's ratings (None without any).
+    overall: float | None
+    speed: float | None
+    attitude: float | None
+
+
+def month_bounds(year: int, month: int, tz: str) -> tuple[dt.datetime, dt.datetime]:
+    zone = ZoneInfo(tz)
+    start = dt.datetime(year, month, 1, tzinfo=zone)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def monthly_stats(session: Session, community: Community, year: int, month: int) -> MonthStats:
+    """Requests filed in the month: volumes by kind, SLA attainment per target, repeats and
+    the month's return-visit ratings."""
+    start, end = month_bounds(year, month, community.timezone or "Asia/Shanghai")
+    rows = session.scalars(select(ServiceRequest).where(
+        ServiceRequest.community_id == community.id,
+        ServiceRequest.created_at >= start, ServiceRequest.created_at < end)).all()
+    by_kind = Counter(r.kind for r in rows)
+    attainment: dict[sla.Target, list[int]] = defaultdict(lambda: [0, 0])
+    for req in rows:
+        for clock in clocks(req):
+            if clock.met_at is not None:
+                attainment[clock.target][1] += 1
+                attainment[clock.target][0] += not clock.breached(clock.met_at)
+    avg = session.execute(
+        select(func.count(ReturnVisit.id), func.avg(ReturnVisit.overall),
+               func.avg(ReturnVisit.speed), func.avg(ReturnVisit.attitude))
+        .join(ServiceRequest)
+        .where(ServiceRequest.community_id == community.id, ReturnVisit.done_at >= start,
+               ReturnVisit.done_at < end, ReturnVisit.overall.is_not(None))).one()
+    return MonthStats(
+        year=year, month=month, total=len(rows),
+        by_kind={k: by_kind.get(k, 0) for k in RequestKind},
+        attainment={t: tuple(attainment[t]) for t in sla.Target if t in attainment},
+        repeats=sum(1 for r in rows if r.reopen_count > 0),
+        ratings=avg[0] or 0,
+        overall=None if avg[1] is None else float(avg[1]),
+        speed=None if avg[2] is None else float(avg[2]),
+        attitude=None if avg[3] is None else float(avg[3]),
+    )
