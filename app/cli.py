@@ -1,4 +1,5 @@
-"""Command-line commands: ``flask --app app db upgrade``, ``demo``, ``totp-now``."""
+"""Command-line commands: ``flask --app app db upgrade``, ``demo``, ``totp-now``,
+``export-bundle``."""
 
 from __future__ import annotations
 
@@ -66,3 +67,28 @@ def init_app(app: Flask) -> None:
         if user is None or not user.is_demo or not user.totp_secret:
             raise click.ClickException("Only demo accounts with TOTP can print a code.")
         click.echo(pyotp.TOTP(user.totp_secret).now())
+
+    @app.cli.command("export-bundle")
+    @click.argument("meeting_id", type=int)
+    @click.argument("file", type=click.Path(dir_okay=False, writable=True))
+    def export_bundle_cmd(meeting_id: int, file: str) -> None:
+        """Write the audit bundle of meeting MEETING_ID to FILE (check it with
+        ``python -m elections.verify FILE``)."""
+        from pathlib import Path
+
+        from .errors import DomainError
+        from .meetings.opening import meeting_bundle
+        from .models import Meeting
+
+        session = db.session()
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise click.ClickException(f"No meeting {meeting_id}.")
+        try:
+            with app.test_request_context():  # messages are translated per request
+                data = meeting_bundle(session, meeting)
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
+        Path(file).write_bytes(data)
+        click.echo(f"Audit bundle of meeting {meeting_id} ({meeting.title}) written to {file}, "
+                   f"{len(data)} bytes. Check it: python -m elections.verify {file}")

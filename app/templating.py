@@ -53,6 +53,17 @@ def init_app(app: Flask) -> None:
     def _num(value) -> str:
         return "" if value is None else format_decimal(value)
 
+    @app.template_global("pct")
+    def _pct(part, whole) -> str:
+        """``part`` of ``whole`` as a percentage with two decimals, rounded half up (91.53 %)."""
+        from decimal import ROUND_HALF_UP
+
+        whole = Decimal(str(whole))
+        if not whole:
+            return "—"
+        share = (Decimal(str(part)) * 100 / whole).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        return f"{share} %"
+
     @app.template_filter("b64")
     def _b64(value: bytes | None) -> str:
         import base64

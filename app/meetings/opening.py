@@ -218,8 +218,10 @@ def answer_objection(session: Session, *, actor: User, now: dt.datetime, objecti
         raise Conflict(_("This objection has been answered; answers stay on the record."))
     objection.answer, objection.answered_by_id, objection.answered_at = answer[:4000], actor.id, now
     session.flush()
+    meeting = session.get(Meeting, objection.meeting_id)
     record(session, actor=actor, action="meeting.objection_answered", now=now,
-           community_id=None, target=f"objection:{objection.id}", details={})
+           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
+           details={"objection": objection.id})
     return objection
 
 

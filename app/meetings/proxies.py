@@ -188,6 +188,16 @@ def disagreements(session: Session, box: BallotBox) -> list[tuple[BoxVoter, list
     return [(session.get(BoxVoter, ref), entries) for ref, entries in grouped.items()]
 
 
+def unit_labels(session: Session, voter: BoxVoter) -> str:
+    """The units a voter votes for, as staff write them on a form ("1号楼 1201")."""
+    from ..models import Building, Unit
+
+    rows = session.execute(select(Building.name, Unit.number).join(Unit.building)
+                           .where(Unit.id.in_(voter.unit_ids)).order_by(Building.name,
+                                                                         Unit.number))
+    return "、".join(f"{b} {n}" for b, n in rows)
+
+
 def paper_counts(session: Session, box: BallotBox) -> dict[str, int]:
     rows = session.execute(select(PaperEntry.status, func.count(PaperEntry.id))
                            .where(PaperEntry.box_id == box.id).group_by(PaperEntry.status))

@@ -338,6 +338,11 @@ def paper(community, meeting_id: int):
         refusal=proxies.paper_blockers(meeting, box, now),
         disagreements=proxies.disagreements(s, box) if box else [],
         counts=proxies.paper_counts(s, box) if box else {},
+        unit_labels=lambda voter: proxies.unit_labels(s, voter),
+        choice_labels={"agree": _("Agree"), "disagree": _("Disagree"), "abstain": _("Abstain")},
+        status_labels={"pending": _("waiting for the second entry"),
+                       "accepted": _("entries agree"), "disagrees": _("entries disagree"),
+                       "superseded": _("set aside by the third check")},
     )
 
 

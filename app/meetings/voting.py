@@ -300,16 +300,19 @@ def append_ballot(
     except IntegrityError as exc:  # a racing second ballot for the same voter
         raise Conflict(_("A ballot was already cast for you. A cast ballot is final.")) from exc
     session.add(TurnoutPoint(box_id=box.id, at=now, ballots=number,
-                             area=_participating_area(session, box)))
+                             area=_participating_area(session, box, voter)))
     session.flush()
     return CastReceipt(number, rec.tracking_code, rec.hash.hex(), now)
 
 
-def _participating_area(session: Session, box: BallotBox):
-    return session.scalar(
-        select(func.coalesce(func.sum(BoxVoter.area), 0)).join(
-            BoardEntry, BoardEntry.voter_ref == BoxVoter.id).where(BoardEntry.box_id == box.id)
-    )
+def _participating_area(session: Session, box: BallotBox, voter: BoxVoter):
+    """The area that has voted, this ballot included: the last point's plus the voter's.
+
+    Appends are serialised by the box lock, so the last point is the one before this ballot;
+    one indexed row instead of a sum over the whole board keeps a cast's cost flat."""
+    last = session.scalar(select(TurnoutPoint.area).where(TurnoutPoint.box_id == box.id)
+                          .order_by(TurnoutPoint.id.desc()).limit(1))
+    return (last or 0) + voter.area
 
 
 def server_sealed_ballot(

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
@@ -169,9 +170,11 @@ class TurnoutPoint(Base):
     """Participation at a moment, for the chart over time (never any choice)."""
 
     __tablename__ = "turnout_point"
+    #: The newest point of a box is read at every cast.
+    __table_args__ = (Index("ix_turnout_point_box_newest", "box_id", "id"),)
 
     id: Mapped[intpk]
-    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"), index=True)
+    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"))
     at: Mapped[dt.datetime]
     ballots: Mapped[int]
     area: Mapped[Decimal] = mapped_column(Area)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:29:24.800260
+Create Date: 2026-12-03 14:31:56.342563
 """
 
 from alembic import op
@@ -552,7 +552,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_turnout_point'))
     )
     with op.batch_alter_table('turnout_point', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_turnout_point_box_id'), ['box_id'], unique=False)
+        batch_op.create_index('ix_turnout_point_box_newest', ['box_id', 'id'], unique=False)
 
     op.create_table('board_entry',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -685,7 +685,7 @@ def downgrade() -> None:
 
     op.drop_table('board_entry')
     with op.batch_alter_table('turnout_point', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_turnout_point_box_id'))
+        batch_op.drop_index('ix_turnout_point_box_newest')
 
     op.drop_table('turnout_point')
     with op.batch_alter_table('service_request', schema=None) as batch_op:
