@@ -18,8 +18,8 @@ def stats_workbook(community: Community, stats: MonthStats) -> bytes:
     sheet = book.active
     sheet.title = f"{stats.year:04d}-{stats.month:02d}"
     bold = Font(bold=True)
-    sheet.append([community.name, _("Service desk, %(month)s",
-                                     month=f"{stats.year:04d}-{stats.month:02d}")])
+    month = f"{stats.year:04d}-{stats.month:02d}"
+    sheet.append([community.name, _("Service desk, %(month)s", month=month)])
     sheet.append([])
     sheet.append([_("Kind"), _("Requests")])
     for kind, count in stats.by_kind.items():
