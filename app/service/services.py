@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -280,10 +279,8 @@ def file_request(
 
 
 def _link(req: ServiceRequest) -> str:
-    try:
-        return url_for("service.detail", community_id=req.community_id, request_id=req.id)
-    except RuntimeError:  # outside a request (the demo, the sweep from the command line)
-        return f"/c/{req.community_id}/service/requests/{req.id}"
+    # A path, not url_for: the demo and the sweep from the command line run outside a request.
+    return f"/c/{req.community_id}/service/requests/{req.id}"
 
 
 def _audit(session: Session, actor: User, now: dt.datetime, req: ServiceRequest, action: str,
@@ -498,7 +495,7 @@ def rate(session: Session, *, actor: User, now: dt.datetime, community: Communit
         move(session, actor=actor, now=now, community=community, req=req, to=S.REOPENED,
              party=party, note=visit.comment)
         escalate(session, now=now, community=community, req=req, actor=actor,
-                 why=_("Bad rating (%(n)s of 5) on request no. %(id)s", n=overall, id=req.id))
+                 cause="rating", detail=str(overall))
     else:
         move(session, actor=actor, now=now, community=community, req=req, to=S.CONFIRMED,
              party=RESIDENT)
@@ -509,16 +506,33 @@ def rate(session: Session, *, actor: User, now: dt.datetime, community: Communit
 
 
 def escalate(session: Session, *, now: dt.datetime, community: Community,
-             req: ServiceRequest, why: str, actor: User | None = None) -> None:
-    """Raise a request to the supervisor, visibly: a notice and a line in the history."""
+             req: ServiceRequest, cause: str, detail: str, actor: User | None = None) -> None:
+    """Raise a request to the supervisor, visibly: a notice and a line in the history.
+
+    ``cause`` is "rating" (``detail``: the overall rating) or "overdue" (``detail``: the
+    targets, comma-separated); the words are made in each reader's language.
+    """
     req.escalated_at = now
+    note = f"{cause}:{detail}"
     session.add(RequestEvent(request_id=req.id, at=now, actor_id=_id(actor), kind="escalate",
-                             note=why, public=False))
+                             note=note, public=False))
     notify(session, now=now, community=community,
            recipients=supervisors_for(session, req, community), kind="service.escalated",
            link=_link(req), message=lambda: (_("Raised to you: request no. %(n)s", n=req.id),
-                                             why))
+                                             escalation_text(note, req.id)))
     session.flush()
+
+
+def escalation_text(note: str, request_id: int) -> str:
+    """The words of an escalation note (``cause:detail``), in the reader's language."""
+    from .labels import TARGET_LABELS
+
+    cause, _sep, detail = note.partition(":")
+    if cause == "rating":
+        return _("Bad rating (%(n)s of 5) on request no. %(id)s", n=detail, id=request_id)
+    names = ", ".join(str(TARGET_LABELS[sla.Target(t)]) for t in detail.split(",")
+                      if t in sla.Target.__members__.values())
+    return _("Overdue (%(targets)s): request no. %(n)s", targets=names, n=request_id)
 
 
 @dataclass(frozen=True)
@@ -531,8 +545,6 @@ class SweepReport:
 def sweep(session: Session, *, now: dt.datetime, community: Community) -> SweepReport:
     """Escalate new breaches, remind about everything unfinished that is due soon or late, and
     ask for the ratings of return visits that are due. Safe to run every minute."""
-    from .labels import TARGET_LABELS
-
     escalated = reminded = 0
     rows = session.scalars(select(ServiceRequest).where(
         ServiceRequest.community_id == community.id,
@@ -541,10 +553,8 @@ def sweep(session: Session, *, now: dt.datetime, community: Community) -> SweepR
         late = breached_clocks(req, now)
         newest_due = max((c.due_at for c in late), default=None)
         if late and (req.escalated_at is None or req.escalated_at < newest_due):
-            names = ", ".join(str(TARGET_LABELS[c.target]) for c in late)
-            escalate(session, now=now, community=community, req=req,
-                     why=_("Overdue (%(targets)s): request no. %(n)s", targets=names,
-                           n=req.id))
+            escalate(session, now=now, community=community, req=req, cause="overdue",
+                     detail=",".join(c.target.value for c in late))
             escalated += 1
         soon = [c for c in clocks(req) if c.met_at is None and c.due_at - now <= DUE_SOON]
         if soon and req.paused_at is None and (

@@ -76,7 +76,8 @@ def clock_text(clock: Clock, now: dt.datetime, paused: bool) -> str:
 
 def _page_globals(now):
     return {"labels": labels, "now": now, "clocks": services.clocks,
-            "clock_text": clock_text, "RequestStatus": RequestStatus}
+            "clock_text": clock_text, "RequestStatus": RequestStatus,
+            "escalation_text": services.escalation_text}
 
 
 def _forms(community, req, party, **given):

@@ -341,3 +341,26 @@ def test_monthly_statistics_and_their_xlsx(client, login, desk, db_session, make
     xlsx = client.get(f"/c/{c.id}/service/stats.xlsx?month=2026-01")
     assert xlsx.status_code == 200
     assert xlsx.data[:2] == b"PK"
+
+
+def test_the_demo_desk_runs_through_the_real_services(app, make, db_session):
+    """Does the demo leave requests in every stage, one postponed, one reopened, ratings?"""
+    from app.service.demo import add_demo_service
+
+    c = make.community()
+    staff = make.user("staff")
+    make.grant(staff, Role.STAFF, c)
+    for _ in range(5):
+        make.own(make.person(c), make.unit(c))
+    owner = make.user("owner")
+    make.own(make.person(c, user=owner), make.unit(c))
+    with app.app_context():
+        add_demo_service(db_session, c, utcnow())
+    rows = db_session.scalars(select(ServiceRequest).where(
+        ServiceRequest.community_id == c.id)).all()
+    statuses = {r.status for r in rows}
+    assert {RequestStatus.CLOSED, RequestStatus.DISPATCHED, RequestStatus.REOPENED} <= statuses
+    assert any(r.postponements for r in rows)
+    assert any(r.requester_id == owner.id for r in rows)
+    assert db_session.scalar(select(func.count(ReturnVisit.id)).where(
+        ReturnVisit.overall.is_not(None))) > 5
