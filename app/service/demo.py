@@ -129,8 +129,16 @@ def _work(session, req, community, staff, technician, teams, rng, filed, now, *,
     services.move(actor=technician, now=at(rng.choice((120, 600, 3000))),
                   to=RequestStatus.DONE, party=DESK, **kw)
     _rate(session, req, community, rng, at(4500))
+    if req.status is RequestStatus.REOPENED and at(7000) < now:
+        # The repeat visit: dispatched again, fixed, rated well this time.
+        services.dispatch(actor=staff, now=at(4510), team=team, assignee=technician, **kw)
+        services.move(actor=technician, now=at(5500), to=RequestStatus.DONE, party=DESK,
+                      **kw)
+        services.rate(session, actor=req.requester or staff, now=at(7000),
+                      community=community, req=req, party=RESIDENT if req.requester else DESK,
+                      overall=4, speed=3, attitude=5, comment="这次修好了。")
     if req.status is RequestStatus.CONFIRMED and rng.random() < 0.7:
-        services.move(actor=staff, now=at(5000), to=RequestStatus.CLOSED, party=DESK, **kw)
+        services.move(actor=staff, now=at(7200), to=RequestStatus.CLOSED, party=DESK, **kw)
 
 
 def _rate(session, req, community, rng, when):

@@ -38,7 +38,7 @@ from .forms import RequestForm as RequestFormForm
 from .sla import Clock
 from .workflow import DESK, RESIDENT, RequestStatus, allowed_next
 
-bp = Blueprint("service", __name__)
+bp = Blueprint("service", __name__, cli_group="service")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -336,3 +336,18 @@ def stats_xlsx(community):
     content = stats_workbook(community, stats_)
     return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
                      download_name=f"service-{year:04d}-{month:02d}.xlsx")
+
+
+@bp.cli.command("sweep")
+def sweep_cmd() -> None:
+    """Escalate breaches and send reminders in every community (run it from cron every few
+    minutes: ``flask --app app service sweep``)."""
+    import click
+
+    session = db.session()
+    for community in session.scalars(select(Community).order_by(Community.id)):
+        report = services.sweep(session, now=utcnow(), community=community)
+        if report.escalated or report.reminded or report.visits_due:
+            click.echo(f"{community.name}: {report.escalated} escalated, "
+                       f"{report.reminded} reminded, {report.visits_due} return visits due")
+    session.commit()
