@@ -55,6 +55,8 @@ class Permission(enum.StrEnum):
     #: The property office's desk: every request of the community, work orders, the board.
     SERVICE_DESK = "community:service-desk:work"
     SERVICE_STATS = "community:service-stats:read"
+    #: Business hours, holidays, SLA targets and teams of the desk.
+    SERVICE_CONFIGURE = "community:service-desk:configure"
 
 
 P = Permission
@@ -82,7 +84,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
-         P.PROXY_MANAGE, P.TURNOUT_READ, P.SERVICE_FILE, P.SERVICE_DESK, P.SERVICE_STATS}
+         P.PROXY_MANAGE, P.TURNOUT_READ, P.SERVICE_FILE, P.SERVICE_DESK, P.SERVICE_STATS,
+         P.SERVICE_CONFIGURE}
     ),
     Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ,
                                            P.SERVICE_STATS}),

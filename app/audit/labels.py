@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "service.filed_for_caller": _l("Request filed for a caller"),
     "service.postponed": _l("Request completion postponed"),
     "service.return_visit": _l("Return visit recorded"),
+    "service.settings_changed": _l("Desk settings changed"),
     "service.status_changed": _l("Request status changed"),
     "service.team_created": _l("Service team created"),
     "role.revoked": _l("Role revoked"),

@@ -83,3 +83,14 @@ class RatingForm(FlaskForm):
     speed = SelectField(_l("Speed"), choices=_STARS, validators=[DataRequired()])
     attitude = SelectField(_l("Attitude"), choices=_STARS, validators=[DataRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=2000)])
+
+
+class TeamForm(FlaskForm):
+    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=80)])
+    supervisor = SelectField(_l("Supervisor (hears of breaches and bad ratings)"), coerce=int,
+                             default=0)
+
+    def __init__(self, *args, staff=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.supervisor.choices = [(0, "—")] + [
+            (u.id, u.display_name or u.username) for u in staff]

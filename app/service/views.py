@@ -32,8 +32,17 @@ from ..errors import DomainError
 from ..models import Community, RequestKind, RequestPhoto, Unit, Urgency, User, utcnow
 from ..policy import Permission, can, requires
 from . import labels, queries, services
+from . import settings as desk_settings
 from .export import stats_workbook
-from .forms import NO_UNIT, DispatchForm, MoveForm, NoteForm, PostponeForm, RatingForm
+from .forms import (
+    NO_UNIT,
+    DispatchForm,
+    MoveForm,
+    NoteForm,
+    PostponeForm,
+    RatingForm,
+    TeamForm,
+)
 from .forms import RequestForm as RequestFormForm
 from .sla import Clock
 from .workflow import DESK, RESIDENT, RequestStatus, allowed_next
@@ -336,6 +345,54 @@ def stats_xlsx(community):
     content = stats_workbook(community, stats_)
     return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True,
                      download_name=f"service-{year:04d}-{month:02d}.xlsx")
+
+
+def _settings_page(community, status=200, problems=None, team_form=None, values=None):
+    s = db.session()
+    return render_template(
+        "service/settings.html", community=community, labels=labels,
+        policies=desk_settings.policies(community), hours=desk_settings.hours(community),
+        teams=services.teams_of(s, community), problems=problems or {}, values=values,
+        team_form=team_form or TeamForm(formdata=None, staff=services.staff_of(s, community)),
+        kinds=[RequestKind(k) for k in services.sla.KINDS], urgencies=desk_settings.URGENCIES,
+    ), status
+
+
+@bp.route("/c/<int:community_id>/service/settings", methods=["GET", "POST"])
+@requires(Permission.SERVICE_CONFIGURE)
+def settings(community):
+    g.community = community
+    if request.method == "GET":
+        return _settings_page(community)
+    try:
+        n = desk_settings.save_settings(
+            db.session(), actor=current_user, now=utcnow(), community=community,
+            form=request.form, workdays=request.form.getlist("workdays"))
+    except desk_settings.SettingsRejected as err:
+        flash(err.message, "error")
+        return _settings_page(community, 422, problems=err.problems, values=request.form)
+    flash(_("Saved; the deadlines of %(n)s unfinished requests were recomputed.", n=n),
+          "success")
+    return redirect(url_for("service.settings", community_id=community.id))
+
+
+@bp.route("/c/<int:community_id>/service/teams", methods=["POST"])
+@requires(Permission.SERVICE_CONFIGURE)
+def team_add(community):
+    g.community = community
+    s = db.session()
+    form = TeamForm(staff=services.staff_of(s, community))
+    if not form.validate():
+        return _settings_page(community, 422, team_form=form)
+    if form.name.data.strip() in {t.name for t in services.teams_of(s, community)}:
+        form.name.errors.append(_("This community has a team of that name already."))
+        return _settings_page(community, 422, team_form=form)
+    services.create_team(s, actor=current_user, now=utcnow(), community=community,
+                         name=form.name.data.strip(),
+                         supervisor=s.get(User, form.supervisor.data) if form.supervisor.data
+                         else None)
+    flash(_("Team added."), "success")
+    return redirect(url_for("service.settings", community_id=community.id))
 
 
 @bp.cli.command("sweep")

@@ -127,6 +127,8 @@ MATRIX: dict[str, Case] = {
     "service.sweep": Case("POST", "/c/{c}/service/sweep", SERVICE_DESK),
     "service.stats": Case("GET", "/c/{c}/service/stats", SERVICE_STATS),
     "service.stats_xlsx": Case("GET", "/c/{c}/service/stats.xlsx", SERVICE_STATS),
+    "service.settings": Case("GET", "/c/{c}/service/settings", SERVICE_DESK),
+    "service.team_add": Case("POST", "/c/{c}/service/teams", SERVICE_DESK),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.

@@ -364,3 +364,69 @@ def test_the_demo_desk_runs_through_the_real_services(app, make, db_session):
     assert any(r.requester_id == owner.id for r in rows)
     assert db_session.scalar(select(func.count(ReturnVisit.id)).where(
         ReturnVisit.overall.is_not(None))) > 5
+
+
+def _settings_form(c):
+    """The settings page's current values, as the browser would send them back."""
+    from app.service import settings as desk_settings
+
+    form = {"opens": "08:30", "closes": "17:30", "holidays": "", "extra_workdays": "",
+            "workdays": ["1", "2", "3", "4", "5"]}
+    for (kind, urgency), p in desk_settings.policies(c).items():
+        key = f"{kind}/{urgency}"
+        form[f"{key}/calendar"] = p.calendar
+        for f in ("dispatch", "on_site", "reply", "completion_days"):
+            value = getattr(p, f)
+            form[f"{key}/{f}"] = "" if value is None else str(value)
+    return form
+
+
+def test_the_desk_configures_hours_and_targets_and_open_deadlines_follow(client, login, desk,
+                                                                       db_session):
+    """Does a changed target apply to unfinished requests, and is the change audited?"""
+    c = desk["c"]
+    req = _filed(client, login, desk, db_session)
+    client.post("/logout")
+    login(desk["staff"])
+    assert client.get(f"/c/{c.id}/service/settings?lang=en").status_code == 200
+    form = _settings_form(c)
+    form["repair_common/normal/calendar"] = "always"
+    form["repair_common/normal/dispatch"] = "60"
+    r = client.post(f"/c/{c.id}/service/settings", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    db_session.refresh(req)
+    assert req.due_dispatch_at == req.clock_started_at + dt.timedelta(minutes=60)
+    db_session.refresh(c)
+    assert c.settings["service_sla"] == {"repair_common/normal": {"calendar": "always",
+                                                                  "dispatch": 60}}
+    assert db_session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "service.settings_changed")) == 1
+
+
+def test_bad_settings_name_each_input_and_save_nothing(client, login, desk, db_session):
+    c = desk["c"]
+    login(desk["staff"])
+    form = _settings_form(c)
+    form.update({"closes": "07:00", "holidays": "2027-01-01\nnot-a-date",
+                 "complaint/normal/dispatch": "-5", "workdays": []})
+    r = client.post(f"/c/{c.id}/service/settings?lang=en", data=form)
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    for name in ("closes", "holidays", "complaint-normal-dispatch", "workdays"):
+        assert f'id="{name}-error"' in page, name
+    assert "Nothing was saved" in page
+    db_session.refresh(c)
+    assert "service_hours" not in (c.settings or {})
+
+
+def test_the_desk_adds_a_team_with_a_supervisor(client, login, desk, db_session):
+    c = desk["c"]
+    login(desk["staff"])
+    r = client.post(f"/c/{c.id}/service/teams", data={"name": "保洁绿化",
+                                                      "supervisor": str(desk["supervisor"].id)})
+    assert r.status_code == 302
+    team = db_session.scalars(select(ServiceTeam).where(ServiceTeam.name == "保洁绿化")).one()
+    assert team.supervisor_id == desk["supervisor"].id
+    r = client.post(f"/c/{c.id}/service/teams?lang=en", data={"name": "工程部"})
+    assert r.status_code == 422
+    assert "a team of that name already" in r.get_data(as_text=True)
