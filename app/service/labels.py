@@ -28,7 +28,7 @@ STATUS_LABELS = {
 }
 TARGET_LABELS = {
     Target.DISPATCH: _l("Dispatch"),
-    Target.ON_SITE: _l("On site"),
+    Target.ON_SITE: _l("Arrival on site"),
     Target.REPLY: _l("Reply"),
     Target.COMPLETION: _l("Completion"),
 }
