@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Community, RequestKind, ReturnVisit, ServiceRequest, User
+from ..models import (
+    Community,
+    RequestKind,
+    ReturnVisit,
+    ServiceRequest,
+    ServiceTeam,
+    Unit,
+    User,
+)
 from . import sla
 from .services import clocks
 from .workflow import OPEN_STATUSES, RequestStatus
@@ -22,7 +30,7 @@ PAGE = 50
 def requests_of(session: Session, community: Community, user: User) -> list[ServiceRequest]:
     """The requests filed by or for ``user``: a resident sees only these."""
     return list(session.scalars(
-        select(ServiceRequest).options(selectinload(ServiceRequest.unit))
+        select(ServiceRequest).options(selectinload(ServiceRequest.unit).selectinload(Unit.building))
         .where(ServiceRequest.community_id == community.id,
                ServiceRequest.requester_id == user.id)
         .order_by(ServiceRequest.created_at.desc()).limit(200)))
@@ -45,7 +53,8 @@ def desk_queue(session: Session, community: Community, *, now: dt.datetime, user
                which: str = "open", page: int = 1) -> list[ServiceRequest]:
     """The staff queue: soonest completion first; ``which`` is one of ``QUEUE_FILTERS``."""
     q = select(ServiceRequest).options(
-        selectinload(ServiceRequest.unit), selectinload(ServiceRequest.team),
+        selectinload(ServiceRequest.unit).selectinload(Unit.building),
+        selectinload(ServiceRequest.team),
         selectinload(ServiceRequest.assignee),
     ).where(ServiceRequest.community_id == community.id)
     open_ = ServiceRequest.status.in_(list(OPEN_STATUSES))
@@ -63,38 +72,73 @@ def desk_queue(session: Session, community: Community, *, now: dt.datetime, user
     return list(session.scalars(q.limit(PAGE).offset((page - 1) * PAGE)))
 
 
+#: The board lists at most this many requests per team (the counts are complete; the desk's
+#: "overdue" view has them all).
+BOARD_ITEMS = 20
+
+
 @dataclass
 class BoardRow:
     team: str
     open: int = 0
     overdue: int = 0
     due_today: int = 0
-    items: list[ServiceRequest] = field(default_factory=list)
+    #: (request, its most urgent running clock), most urgent first, at most BOARD_ITEMS.
+    items: list[tuple[ServiceRequest, sla.Clock]] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return self.overdue + self.due_today - len(self.items)
+
+
+_RUNNING = ((sla.Target.DISPATCH, "dispatched_at", "due_dispatch_at"),
+            (sla.Target.ON_SITE, "on_site_at", "due_on_site_at"),
+            (sla.Target.REPLY, "replied_at", "due_reply_at"),
+            (sla.Target.COMPLETION, "done_at", "due_completion_at"))
 
 
 def daily_board(session: Session, community: Community, *, now: dt.datetime) -> list[BoardRow]:
-    """日清日审: per team, everything open, overdue or due today (the community's day)."""
+    """日清日审: per team, everything open, overdue or due today (the community's day).
+
+    The counts come from the clock columns of every open request (read as plain rows, no
+    objects); only the requests listed are loaded whole.
+    """
     zone = ZoneInfo(community.timezone or "Asia/Shanghai")
     today = now.astimezone(zone).date()
     end_of_day = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    rows = session.scalars(
-        select(ServiceRequest).options(selectinload(ServiceRequest.team),
-                                       selectinload(ServiceRequest.unit))
-        .where(ServiceRequest.community_id == community.id,
-               ServiceRequest.status.in_(list(OPEN_STATUSES)))
-        .order_by(ServiceRequest.due_completion_at.asc().nulls_last())).all()
+    columns = [ServiceRequest.id, ServiceRequest.team_id, ServiceRequest.paused_at] + [
+        getattr(ServiceRequest, name) for _t, met, due in _RUNNING for name in (met, due)]
+    rows = session.execute(select(*columns).where(
+        ServiceRequest.community_id == community.id,
+        ServiceRequest.status.in_(list(OPEN_STATUSES)))).all()
+    names = {t.id: t.name for t in session.scalars(
+        select(ServiceTeam).where(ServiceTeam.community_id == community.id))}
     board: dict[str, BoardRow] = {}
-    for req in rows:
-        name = req.team.name if req.team else ""
-        row = board.setdefault(name, BoardRow(team=name))
-        row.open += 1
-        running = [c for c in clocks(req) if c.met_at is None]
-        late = req.paused_at is None and any(c.due_at < now for c in running)
-        today_due = any(now <= c.due_at < end_of_day for c in running)
-        row.overdue += late
-        row.due_today += today_due and not late
+    listed: dict[str, list[tuple[dt.datetime, sla.Target, int]]] = defaultdict(list)
+    for row in rows:
+        name = names.get(row.team_id, "")
+        line = board.setdefault(name, BoardRow(team=name))
+        line.open += 1
+        running = [(getattr(row, due), target) for target, met, due in _RUNNING
+                   if getattr(row, met) is None and getattr(row, due) is not None]
+        if not running or row.paused_at is not None:
+            continue  # a paused request waits for the resident or for parts: neither late nor due
+        due_at, target = min(running)
+        late = due_at < now
+        today_due = not late and due_at < end_of_day
+        line.overdue += late
+        line.due_today += today_due
         if late or today_due:
-            row.items.append(req)
+            listed[name].append((due_at, target, row.id))
+    wanted = {name: sorted(items)[:BOARD_ITEMS] for name, items in listed.items()}
+    ids = [i for items in wanted.values() for _d, _t, i in items]
+    loaded = {r.id: r for r in session.scalars(
+        select(ServiceRequest).options(selectinload(ServiceRequest.unit)
+                                       .selectinload(Unit.building))
+        .where(ServiceRequest.id.in_(ids)))} if ids else {}
+    for name, items in wanted.items():
+        board[name].items = [(loaded[i], sla.Clock(target, due_at, None))
+                             for due_at, target, i in items]
     return sorted(board.values(), key=lambda r: (r.team == "", r.team))
 
 

@@ -184,3 +184,25 @@ def test_a_rating_out_of_range_names_its_field(world):
         services.rate(w["s"], actor=w["resident"], now=MONDAY, party=RESIDENT, overall=5,
                       speed=9, attitude=5, **kw)
     assert err.value.field == "speed"
+
+
+def test_the_daily_board_counts_open_overdue_and_due_today_per_team(world):
+    from app.service.queries import daily_board
+
+    w = world
+    late = filed(w)  # dispatch due Monday 10:03
+    services.dispatch(w["s"], actor=w["staff"], now=MONDAY, team=w["team"], assignee=None,
+                      community=w["c"], req=late)  # on site due Wednesday 10:00
+    filed(w, at=MONDAY + dt.timedelta(hours=6))  # Monday 16:00: dispatch due 16:03
+    waiting = filed(w)
+    services.add_note(w["s"], actor=w["staff"], now=MONDAY, community=w["c"], req=waiting,
+                      text="Which floor?", party=DESK, ask_resident=True)  # paused
+    thursday = dt.datetime(2026, 12, 10, 9, tzinfo=CST)
+    rows = {r.team: r for r in daily_board(w["s"], w["c"], now=thursday)}
+    assert (rows["工程部"].open, rows["工程部"].overdue) == (1, 1)
+    assert rows[""].open == 2
+    assert rows[""].overdue == 1  # the paused one is not overdue
+    assert [req.id for req, _clock in rows["工程部"].items] == [late.id]
+    monday = MONDAY + dt.timedelta(hours=6, minutes=1)
+    rows = {r.team: r for r in daily_board(w["s"], w["c"], now=monday)}
+    assert rows[""].due_today == 1  # due at 16:03 today; the paused one is neither
