@@ -195,3 +195,19 @@ def monthly_stats(session: Session, community: Community, year: int, month: int)
         speed=None if avg[2] is None else float(avg[2]),
         attitude=None if avg[3] is None else float(avg[3]),
     )
+
+
+def previous_months(year: int, month: int, count: int) -> list[tuple[int, int]]:
+    """``count`` months ending with ``year``-``month``, oldest first."""
+    out = []
+    for _ in range(count):
+        out.append((year, month))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return out[::-1]
+
+
+def trend(session: Session, community: Community, year: int, month: int,
+          months: int = 6) -> list[MonthStats]:
+    """The statistics of the last ``months`` months, for the trend charts."""
+    return [monthly_stats(session, community, y, m)
+            for y, m in previous_months(year, month, months)]

@@ -48,7 +48,8 @@ from .workflow import (
 )
 
 S = RequestStatus
-MAX_PHOTOS = 4
+#: Three photos of 5 MB stay under the site's upload limit (16 MB a request).
+MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 #: A return visit is due this long after the work is done.
 RETURN_VISIT_AFTER = dt.timedelta(days=1)

@@ -28,6 +28,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import db
+from ..charts import Series
 from ..errors import DomainError
 from ..models import Community, RequestKind, RequestPhoto, Unit, Urgency, User, utcnow
 from ..policy import Permission, can, requires
@@ -332,9 +333,18 @@ def stats(community):
     ratings = [(str(name), Decimal(str(round(value, 2))))
                for name, value in ((_("Overall"), stats_.overall), (_("Speed"), stats_.speed),
                                    (_("Attitude"), stats_.attitude)) if value is not None]
+    history = queries.trend(db.session(), community, year, month)
+    months = [f"{h.year:04d}-{h.month:02d}" for h in history]
+    volume = [Series(_("Requests"), [h.total for h in history])]
+    in_time = [
+        Series(str(labels.TARGET_LABELS[t]), [
+            Fraction(100 * h.attainment[t][0], h.attainment[t][1])
+            if h.attainment.get(t, (0, 0))[1] else None for h in history])
+        for t in services.sla.Target if any(h.attainment.get(t) for h in history)]
     return render_template("service/stats.html", community=community, stats=stats_,
                            month=f"{year:04d}-{month:02d}", by_kind=by_kind,
-                           attainment=attainment, ratings=ratings)
+                           attainment=attainment, ratings=ratings, months=months,
+                           volume=volume, in_time=in_time)
 
 
 @bp.route("/c/<int:community_id>/service/stats.xlsx")

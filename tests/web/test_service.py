@@ -331,12 +331,21 @@ def test_staff_file_for_a_caller_and_own_it(client, login, desk, db_session):
 
 def test_monthly_statistics_and_their_xlsx(client, login, desk, db_session, make):
     c = desk["c"]
-    _filed(client, login, desk, db_session)
+    req = _filed(client, login, desk, db_session)
+    client.post("/logout")
+    login(desk["staff"])
+    base = f"/c/{c.id}/service/requests/{req.id}"
+    client.post(f"{base}/dispatch", data={"team": str(desk["team"].id)})
+    client.post(f"{base}/status", data={"to": "done"})
+    client.post(f"{base}/rating", data={"overall": "4", "speed": "4", "attitude": "5"})
     client.post("/logout")
     login(make.user_with_role(Role.COMMITTEE, c))
     page = client.get(f"/c/{c.id}/service/stats?lang=en")
     assert page.status_code == 200
-    assert "Requests by kind" in page.get_data(as_text=True)
+    text = page.get_data(as_text=True)
+    for title in ("Requests by kind", "SLA attainment", "Satisfaction", "Requests per month",
+                  "Share met in time"):
+        assert title in text, title
     assert "<svg" in page.get_data(as_text=True)
     xlsx = client.get(f"/c/{c.id}/service/stats.xlsx?month=2026-01")
     assert xlsx.status_code == 200
