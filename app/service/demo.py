@@ -60,6 +60,13 @@ def _office_accounts(session: Session, community: Community, now: dt.datetime) -
 
 def add_demo_service(session: Session, community: Community, now: dt.datetime) -> None:
     rng = random.Random(8)
+    # The office opens Monday to Saturday; the holidays are illustrative (set yours on the
+    # desk's settings page).
+    community.settings = {**(community.settings or {}), "service_hours": {
+        "opens": "08:30", "closes": "17:30", "workdays": [1, 2, 3, 4, 5, 6],
+        "holidays": ["2027-01-01", "2027-01-02", "2027-02-06", "2027-02-07", "2027-02-08",
+                     "2027-02-09", "2027-02-10", "2027-02-11", "2027-02-12"],
+        "extra_workdays": ["2027-02-14"]}}
     staff = _user(session, "staff")
     technician, supervisor = _office_accounts(session, community, now)
     teams = [services.create_team(session, actor=staff, now=now, community=community,
@@ -76,7 +83,8 @@ def add_demo_service(session: Session, community: Community, now: dt.datetime) -
     for i in range(36):
         kind, urgency, place, text = SAMPLES[i % len(SAMPLES)]
         filed = now - dt.timedelta(days=60 - i * 1.6, hours=rng.randint(0, 8))
-        filed = filed.replace(hour=rng.choice((1, 9, 10, 14, 16)), minute=rng.randint(0, 59))
+        filed = filed.replace(hour=rng.choice((1, 9, 10, 11, 14, 16, 20)),
+                              minute=rng.randint(0, 59))
         if i % 4 == 0 and residents:
             who = residents[i % len(residents)]
             units = unit_of[who.id]
@@ -108,7 +116,7 @@ def _work(session, req, community, staff, technician, teams, rng, filed, now, *,
             _rate(session, req, community, rng, at(4000))
         return
     team = teams[0] if req.kind.value.startswith("repair") else teams[2]
-    services.dispatch(actor=staff, now=at(rng.choice((2, 2, 3, 8))), team=team,
+    services.dispatch(actor=staff, now=at(rng.choice((1, 2, 2, 3, 6, 15))), team=team,
                       assignee=technician if team is teams[0] else None, **kw)
     if open_ and rng.random() < 0.5:
         return
