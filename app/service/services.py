@@ -57,7 +57,9 @@ RETURN_VISIT_AFTER = dt.timedelta(days=1)
 BAD_RATING = 2
 #: Reminders about one request are at least this far apart.
 REMINDER_EVERY = dt.timedelta(hours=4)
-#: A request due within this is "due soon" and gets a reminder.
+#: An unfinished request that is not due soon is still recalled this often.
+UNFINISHED_REMINDER_EVERY = dt.timedelta(days=1)
+#: A request due within this is "due soon" and reminded every REMINDER_EVERY.
 DUE_SOON = dt.timedelta(hours=2)
 REPAIRS = frozenset({RequestKind.REPAIR_HOME, RequestKind.REPAIR_COMMON,
                      RequestKind.REPAIR_WARRANTY})
@@ -557,9 +559,12 @@ def sweep(session: Session, *, now: dt.datetime, community: Community) -> SweepR
             escalate(session, now=now, community=community, req=req, cause="overdue",
                      detail=",".join(c.target.value for c in late))
             escalated += 1
-        soon = [c for c in clocks(req) if c.met_at is None and c.due_at - now <= DUE_SOON]
-        if soon and req.paused_at is None and (
-                req.reminded_at is None or now - req.reminded_at >= REMINDER_EVERY):
+        # Everything unfinished is chased: every few hours when due soon or late, else daily
+        # (a request waiting for parts too: somebody must chase the parts).
+        soon = req.paused_at is None and any(
+            c.met_at is None and c.due_at - now <= DUE_SOON for c in clocks(req))
+        every = REMINDER_EVERY if soon else UNFINISHED_REMINDER_EVERY
+        if req.reminded_at is None or now - req.reminded_at >= every:
             staff = [x for x in (req.assignee_id, req.receiver_id) if x] or holders_of(
                 session, community, Role.STAFF)
             notify(session, now=now, community=community, recipients=staff,

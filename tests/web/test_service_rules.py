@@ -206,3 +206,20 @@ def test_the_daily_board_counts_open_overdue_and_due_today_per_team(world):
     monday = MONDAY + dt.timedelta(hours=6, minutes=1)
     rows = {r.team: r for r in daily_board(w["s"], w["c"], now=monday)}
     assert rows[""].due_today == 1  # due at 16:03 today; the paused one is neither
+
+
+def test_everything_unfinished_is_recalled_daily_even_waiting_for_parts(world):
+    w = world
+    req = filed(w)
+    kw = {"community": w["c"], "req": req}
+    services.dispatch(w["s"], actor=w["staff"], now=MONDAY, team=w["team"], assignee=w["staff"],
+                      **kw)
+    services.move(w["s"], actor=w["staff"], now=MONDAY, to=RequestStatus.WAITING_PARTS,
+                  party=DESK, **kw)
+    assert services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=1),
+                          community=w["c"]).reminded == 1
+    assert services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=9),
+                          community=w["c"]).reminded == 0
+    assert services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=26),
+                          community=w["c"]).reminded == 1
+    assert notices(w, "service.reminder", w["staff"]) == 2
