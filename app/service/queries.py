@@ -21,7 +21,7 @@ from ..models import (
     User,
 )
 from . import sla
-from .services import clocks
+from .clocks import clocks
 from .workflow import OPEN_STATUSES, RequestStatus
 
 PAGE = 50

@@ -37,6 +37,7 @@ from ..models import (
 )
 from ..notifications.services import holders_of, notify
 from . import sla
+from .clocks import pause, recompute_deadlines, resume
 from .workflow import (
     DESK,
     NEEDS_REASON,
@@ -55,12 +56,6 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 RETURN_VISIT_AFTER = dt.timedelta(days=1)
 #: An overall rating at or below this reopens the request and goes to the supervisor.
 BAD_RATING = 2
-#: Reminders about one request are at least this far apart.
-REMINDER_EVERY = dt.timedelta(hours=4)
-#: An unfinished request that is not due soon is still recalled this often.
-UNFINISHED_REMINDER_EVERY = dt.timedelta(days=1)
-#: A request due within this is "due soon" and reminded every REMINDER_EVERY.
-DUE_SOON = dt.timedelta(hours=2)
 REPAIRS = frozenset({RequestKind.REPAIR_HOME, RequestKind.REPAIR_COMMON,
                      RequestKind.REPAIR_WARRANTY})
 
@@ -99,72 +94,6 @@ def check_photos(photos: Sequence[Photo]) -> list[tuple[Photo, str]]:
                                 name=photo.filename), field="photos")
         checked.append((photo, kind))
     return checked
-
-
-# --- clocks -------------------------------------------------------------------------------
-
-
-def policy_of(req: ServiceRequest, community: Community) -> sla.Policy:
-    return sla.policy_for(req.kind.value, req.urgency.value,
-                          (community.settings or {}).get("service_sla"))
-
-
-def calendar_for(req: ServiceRequest, community: Community) -> sla.Calendar:
-    business = sla.calendar_from_settings(community.settings, community.timezone)
-    return sla.calendar_of(policy_of(req, community), business)
-
-
-_DUE = {sla.Target.DISPATCH: "due_dispatch_at", sla.Target.ON_SITE: "due_on_site_at",
-        sla.Target.REPLY: "due_reply_at", sla.Target.COMPLETION: "due_completion_at"}
-_MET = {sla.Target.DISPATCH: "dispatched_at", sla.Target.ON_SITE: "on_site_at",
-        sla.Target.REPLY: "replied_at", sla.Target.COMPLETION: "done_at"}
-
-
-def recompute_deadlines(req: ServiceRequest, community: Community) -> None:
-    """Set every ``due_*`` from the policy, the clock start, the pauses and a postponement."""
-    policy, cal = policy_of(req, community), calendar_for(req, community)
-    for target, column in _DUE.items():
-        minutes = policy.minutes(target, cal.day_minutes)
-        if minutes is None:
-            setattr(req, column, None)
-            continue
-        days = req.postpone_days if target is sla.Target.COMPLETION else 0
-        setattr(req, column, sla.deadline(cal, req.clock_started_at, minutes,
-                                          req.paused_minutes, days))
-
-
-def clocks(req: ServiceRequest) -> list[sla.Clock]:
-    """The request's targets, each on its own, in the order they come."""
-    return [sla.Clock(target, getattr(req, _DUE[target]), getattr(req, _MET[target]))
-            for target in sla.Target if getattr(req, _DUE[target]) is not None]
-
-
-def breached_clocks(req: ServiceRequest, now: dt.datetime) -> list[sla.Clock]:
-    """Running targets already past due (a paused clock is not breaching)."""
-    if req.paused_at is not None or req.status not in OPEN_STATUSES:
-        return []
-    return [c for c in clocks(req) if c.met_at is None and c.breached(now)]
-
-
-def _pause(req: ServiceRequest, now: dt.datetime, reason: PauseReason, actor: User | None,
-           session: Session) -> None:
-    if req.paused_at is not None:
-        return
-    req.paused_at, req.pause_reason = now, reason
-    session.add(RequestEvent(request_id=req.id, at=now, actor_id=_id(actor), kind="pause",
-                             note=reason.value, public=True))
-
-
-def _resume(req: ServiceRequest, now: dt.datetime, community: Community, actor: User | None,
-            session: Session) -> None:
-    """Restart paused clocks: the pause's open minutes move every running deadline."""
-    if req.paused_at is None:
-        return
-    req.paused_minutes += calendar_for(req, community).between(req.paused_at, now)
-    req.paused_at, req.pause_reason = None, None
-    recompute_deadlines(req, community)
-    session.add(RequestEvent(request_id=req.id, at=now, actor_id=_id(actor), kind="resume",
-                             public=True))
 
 
 def _id(user: User | None) -> int | None:
@@ -273,7 +202,7 @@ def file_request(
     if party == DESK:
         _audit(session, actor, now, req, "service.filed_for_caller",
                {"caller": req.caller_name})
-    link = _link(req)
+    link = link_to(req)
     notify(session, now=now, community=community,
            recipients=[u for u in holders_of(session, community, Role.STAFF) if u != actor.id],
            kind="service.filed", link=link,
@@ -281,7 +210,7 @@ def file_request(
     return req
 
 
-def _link(req: ServiceRequest) -> str:
+def link_to(req: ServiceRequest) -> str:
     # A path, not url_for: the demo and the sweep from the command line run outside a request.
     return f"/c/{req.community_id}/service/requests/{req.id}"
 
@@ -298,11 +227,11 @@ def _receive(req: ServiceRequest, actor: User, party: str) -> None:
         req.receiver_id = actor.id
 
 
-def _tell_requester(session: Session, req: ServiceRequest, community: Community,
+def tell_requester(session: Session, req: ServiceRequest, community: Community,
                     now: dt.datetime, kind: str, message) -> None:
     if req.requester_id:
         notify(session, now=now, community=community, recipients=[req.requester_id],
-               kind=kind, link=_link(req), message=message)
+               kind=kind, link=link_to(req), message=message)
 
 
 # --- moving a request ----------------------------------------------------------------------
@@ -355,10 +284,10 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, community: Comm
            {"team_id": req.team_id, "assignee_id": req.assignee_id, "again": redispatch})
     if assignee is not None:
         notify(session, now=now, community=community, recipients=[assignee],
-               kind="service.work_order", link=_link(req),
+               kind="service.work_order", link=link_to(req),
                message=lambda: (_("Work order for request no. %(n)s", n=req.id),
                                 req.description[:200]))
-    _tell_requester(session, req, community, now, "service.dispatched",
+    tell_requester(session, req, community, now, "service.dispatched",
                     lambda: (_("Request no. %(n)s is dispatched", n=req.id),
                              _("Someone will take care of it.")))
 
@@ -379,21 +308,21 @@ def move(session: Session, *, actor: User, now: dt.datetime, community: Communit
     _set_status(session, req, to, actor=actor, now=now, party=party, note=note)
     _receive(req, actor, party)
     if before is S.WAITING_PARTS:
-        _resume(req, now, community, actor, session)
+        resume(req, now, community, actor, session)
     if to is S.ON_SITE and req.on_site_at is None:
         req.on_site_at = now
     elif to is S.WAITING_PARTS:
-        _pause(req, now, PauseReason.PARTS, actor, session)
+        pause(req, now, PauseReason.PARTS, actor, session)
     elif to is S.DONE:
-        _resume(req, now, community, actor, session)
+        resume(req, now, community, actor, session)
         req.done_at = now
         session.add(ReturnVisit(request_id=req.id, due_at=now + RETURN_VISIT_AFTER))
-        _tell_requester(session, req, community, now, "service.done",
+        tell_requester(session, req, community, now, "service.done",
                         lambda: (_("Request no. %(n)s is done", n=req.id),
                                  _("Please tell us how it went: rate the work.")))
     elif to is S.CLOSED:
         req.closed_at = now
-        _tell_requester(session, req, community, now, "service.closed",
+        tell_requester(session, req, community, now, "service.closed",
                         lambda: (_("Request no. %(n)s is closed", n=req.id), note))
     elif to is S.REOPENED:
         _reopen(req, now, community)
@@ -429,11 +358,11 @@ def add_note(session: Session, *, actor: User, now: dt.datetime, community: Comm
                              note=text, public=public or ask_resident))
     if party == RESIDENT:
         if req.pause_reason is PauseReason.RESIDENT:
-            _resume(req, now, community, actor, session)
+            resume(req, now, community, actor, session)
         staff = [x for x in (req.receiver_id, req.assignee_id) if x]
         if staff:
             notify(session, now=now, community=community, recipients=staff,
-                   kind="service.resident_reply", link=_link(req),
+                   kind="service.resident_reply", link=link_to(req),
                    message=lambda: (_("The resident replied on request no. %(n)s", n=req.id),
                                     text[:200]))
     else:
@@ -441,9 +370,9 @@ def add_note(session: Session, *, actor: User, now: dt.datetime, community: Comm
         if (public or ask_resident) and req.replied_at is None:
             req.replied_at = now
         if ask_resident:
-            _pause(req, now, PauseReason.RESIDENT, actor, session)
+            pause(req, now, PauseReason.RESIDENT, actor, session)
         if public or ask_resident:
-            _tell_requester(session, req, community, now, "service.note",
+            tell_requester(session, req, community, now, "service.note",
                             lambda: (_("News on request no. %(n)s", n=req.id), text[:200]))
     session.flush()
 
@@ -468,7 +397,7 @@ def postpone(session: Session, *, actor: User, now: dt.datetime, community: Comm
                              note=reason, public=True))
     session.flush()
     _audit(session, actor, now, req, "service.postponed", {"days": days, "reason": reason})
-    _tell_requester(session, req, community, now, "service.postponed",
+    tell_requester(session, req, community, now, "service.postponed",
                     lambda: (_("Request no. %(n)s will take longer", n=req.id),
                              _("Postponed by %(days)s days: %(reason)s", days=days,
                                reason=reason)))
@@ -521,7 +450,7 @@ def escalate(session: Session, *, now: dt.datetime, community: Community,
                              note=note, public=False))
     notify(session, now=now, community=community,
            recipients=supervisors_for(session, req, community), kind="service.escalated",
-           link=_link(req), message=lambda: (_("Raised to you: request no. %(n)s", n=req.id),
+           link=link_to(req), message=lambda: (_("Raised to you: request no. %(n)s", n=req.id),
                                              escalation_text(note, req.id)))
     session.flush()
 
@@ -536,57 +465,6 @@ def escalation_text(note: str, request_id: int) -> str:
     names = ", ".join(str(TARGET_LABELS[sla.Target(t)]) for t in detail.split(",")
                       if t in sla.Target.__members__.values())
     return _("Overdue (%(targets)s): request no. %(n)s", targets=names, n=request_id)
-
-
-@dataclass(frozen=True)
-class SweepReport:
-    escalated: int
-    reminded: int
-    visits_due: int
-
-
-def sweep(session: Session, *, now: dt.datetime, community: Community) -> SweepReport:
-    """Escalate new breaches, remind about everything unfinished that is due soon or late, and
-    ask for the ratings of return visits that are due. Safe to run every minute."""
-    escalated = reminded = 0
-    rows = session.scalars(select(ServiceRequest).where(
-        ServiceRequest.community_id == community.id,
-        ServiceRequest.status.in_(list(OPEN_STATUSES)))).all()
-    for req in rows:
-        late = breached_clocks(req, now)
-        newest_due = max((c.due_at for c in late), default=None)
-        if late and (req.escalated_at is None or req.escalated_at < newest_due):
-            escalate(session, now=now, community=community, req=req, cause="overdue",
-                     detail=",".join(c.target.value for c in late))
-            escalated += 1
-        # Everything unfinished is chased: every few hours when due soon or late, else daily
-        # (a request waiting for parts too: somebody must chase the parts).
-        soon = req.paused_at is None and any(
-            c.met_at is None and c.due_at - now <= DUE_SOON for c in clocks(req))
-        every = REMINDER_EVERY if soon else UNFINISHED_REMINDER_EVERY
-        if req.reminded_at is None or now - req.reminded_at >= every:
-            staff = [x for x in (req.assignee_id, req.receiver_id) if x] or holders_of(
-                session, community, Role.STAFF)
-            notify(session, now=now, community=community, recipients=staff,
-                   kind="service.reminder", link=_link(req),
-                   message=lambda req=req: (_("Reminder: request no. %(n)s is unfinished",
-                                              n=req.id), req.description[:200]))
-            req.reminded_at = now
-            reminded += 1
-    visits = session.scalars(
-        select(ReturnVisit).join(ServiceRequest).where(
-            ServiceRequest.community_id == community.id, ServiceRequest.status == S.DONE,
-            ReturnVisit.done_at.is_(None), ReturnVisit.due_at <= now)).all()
-    for visit in visits:
-        if visit.request.reminded_at is None or now - visit.request.reminded_at >= (
-                REMINDER_EVERY):
-            _tell_requester(session, visit.request, community, now, "service.rate",
-                            lambda v=visit: (_("How did it go? Request no. %(n)s",
-                                               n=v.request_id),
-                                             _("Please rate the work.")))
-            visit.request.reminded_at = now
-    session.flush()
-    return SweepReport(escalated, reminded, len(visits))
 
 
 def get_request(session: Session, community: Community, request_id: int) -> ServiceRequest:

@@ -16,7 +16,7 @@ from ..audit.services import record
 from ..errors import DomainError
 from ..models import Community, ServiceRequest, User
 from . import sla
-from .services import recompute_deadlines
+from .clocks import recompute_deadlines
 from .workflow import OPEN_STATUSES
 
 URGENCIES = ("normal", "emergency")

@@ -32,7 +32,7 @@ from ..charts import Series
 from ..errors import DomainError
 from ..models import Community, RequestKind, RequestPhoto, Unit, Urgency, User, utcnow
 from ..policy import Permission, can, requires
-from . import labels, queries, services
+from . import clocks, labels, queries, services
 from . import settings as desk_settings
 from .export import stats_workbook
 from .forms import (
@@ -46,6 +46,7 @@ from .forms import (
 )
 from .forms import RequestForm as RequestFormForm
 from .sla import Clock
+from .sweep import sweep as sweep_desk
 from .workflow import DESK, RESIDENT, RequestStatus, allowed_next
 
 bp = Blueprint("service", __name__, cli_group="service")
@@ -85,7 +86,7 @@ def clock_text(clock: Clock, now: dt.datetime, paused: bool) -> str:
 
 
 def _page_globals(now):
-    return {"labels": labels, "now": now, "clocks": services.clocks,
+    return {"labels": labels, "now": now, "clocks": clocks.clocks,
             "clock_text": clock_text, "RequestStatus": RequestStatus,
             "escalation_text": services.escalation_text}
 
@@ -174,18 +175,33 @@ def photo(community, request_id: int, photo_id: int):
     return response
 
 
+def _act(community, req, party, key: str, form, call, done: str, *, fallback: str | None = None):
+    """Check ``form``, then ``call()`` the service. A refusal that names a field of the form is
+    shown beside it (422, nothing written); one about the whole action goes to the error page,
+    or beside the ``fallback`` field when the form has one that fits."""
+    if not form.validate():
+        return _detail(community, req, party, 422, **{key: form})
+    try:
+        call()
+    except DomainError as err:
+        field = getattr(form, err.field, None) if err.field else None
+        if field is None and fallback is None:
+            raise
+        (field or getattr(form, fallback)).errors.append(err.message)
+        return _detail(community, req, party, err.status, **{key: form})
+    flash(done, "success")
+    return _back(req)
+
+
 @bp.route("/c/<int:community_id>/service/requests/<int:request_id>/notes", methods=["POST"])
 @requires(Permission.SERVICE_FILE)
 def note(community, request_id: int):
     req, party = _load(community, request_id)
     form = NoteForm()
-    if not form.validate():
-        return _detail(community, req, party, 422, note=form)
-    services.add_note(db.session(), actor=current_user, now=utcnow(), community=community,
-                      req=req, text=form.text.data, party=party, public=form.public.data,
-                      ask_resident=form.ask_resident.data)
-    flash(_("Note added."), "success")
-    return _back(req)
+    return _act(community, req, party, "note", form, lambda: services.add_note(
+        db.session(), actor=current_user, now=utcnow(), community=community, req=req,
+        text=form.text.data, party=party, public=form.public.data,
+        ask_resident=form.ask_resident.data), _("Note added."))
 
 
 @bp.route("/c/<int:community_id>/service/requests/<int:request_id>/rating", methods=["POST"])
@@ -193,14 +209,11 @@ def note(community, request_id: int):
 def rate(community, request_id: int):
     req, party = _load(community, request_id)
     form = RatingForm()
-    if not form.validate():
-        return _detail(community, req, party, 422, rating=form)
-    services.rate(db.session(), actor=current_user, now=utcnow(), community=community,
-                  req=req, party=party, overall=int(form.overall.data),
-                  speed=int(form.speed.data), attitude=int(form.attitude.data),
-                  comment=form.comment.data or "")
-    flash(_("Thank you for your rating."), "success")
-    return _back(req)
+    return _act(community, req, party, "rating", form, lambda: services.rate(
+        db.session(), actor=current_user, now=utcnow(), community=community, req=req,
+        party=party, overall=int(form.overall.data), speed=int(form.speed.data),
+        attitude=int(form.attitude.data), comment=form.comment.data or ""),
+        _("Thank you for your rating."))
 
 
 @bp.route("/c/<int:community_id>/service/requests/<int:request_id>/reopen", methods=["POST"])
@@ -222,21 +235,11 @@ def dispatch(community, request_id: int):
     s = db.session()
     form = DispatchForm(teams=services.teams_of(s, community),
                         staff=services.staff_of(s, community))
-    if not form.validate():
-        return _detail(community, req, party, 422, dispatch=form)
-    try:
-        services.dispatch(
-            s, actor=current_user, now=utcnow(), community=community, req=req,
-            team=services.team_in(s, community, form.team.data),
-            assignee=s.get(User, form.assignee.data) if form.assignee.data else None,
-            note=form.note.data or "")
-    except DomainError as err:
-        if err.field is None:
-            raise
-        getattr(form, err.field).errors.append(err.message)
-        return _detail(community, req, party, err.status, dispatch=form)
-    flash(_("Work order sent."), "success")
-    return _back(req)
+    return _act(community, req, party, "dispatch", form, lambda: services.dispatch(
+        s, actor=current_user, now=utcnow(), community=community, req=req,
+        team=services.team_in(s, community, form.team.data),
+        assignee=s.get(User, form.assignee.data) if form.assignee.data else None,
+        note=form.note.data or ""), _("Work order sent."))
 
 
 @bp.route("/c/<int:community_id>/service/requests/<int:request_id>/status", methods=["POST"])
@@ -244,17 +247,10 @@ def dispatch(community, request_id: int):
 def move(community, request_id: int):
     req, party = _load(community, request_id)
     form = MoveForm()
-    if not form.validate():
-        return _detail(community, req, party, 422, move=form)
-    try:
-        services.move(db.session(), actor=current_user, now=utcnow(), community=community,
-                      req=req, to=RequestStatus(form.to.data), party=party,
-                      note=form.note.data or "")
-    except DomainError as err:
-        (form.note if err.field == "note" else form.to).errors.append(err.message)
-        return _detail(community, req, party, err.status, move=form)
-    flash(_("Status changed."), "success")
-    return _back(req)
+    return _act(community, req, party, "move", form, lambda: services.move(
+        db.session(), actor=current_user, now=utcnow(), community=community, req=req,
+        to=RequestStatus(form.to.data), party=party, note=form.note.data or ""),
+        _("Status changed."), fallback="to")
 
 
 @bp.route("/c/<int:community_id>/service/requests/<int:request_id>/postpone",
@@ -263,18 +259,10 @@ def move(community, request_id: int):
 def postpone(community, request_id: int):
     req, party = _load(community, request_id)
     form = PostponeForm()
-    if not form.validate():
-        return _detail(community, req, party, 422, postpone=form)
-    try:
-        services.postpone(db.session(), actor=current_user, now=utcnow(), community=community,
-                          req=req, days=form.days.data, reason=form.reason.data)
-    except DomainError as err:
-        if err.field is None:
-            raise  # a refusal of the whole action (postponed already …): the error page says it
-        (form.days if err.field == "days" else form.reason).errors.append(err.message)
-        return _detail(community, req, party, err.status, postpone=form)
-    flash(_("Completion postponed; the resident is told why."), "success")
-    return _back(req)
+    return _act(community, req, party, "postpone", form, lambda: services.postpone(
+        db.session(), actor=current_user, now=utcnow(), community=community, req=req,
+        days=form.days.data, reason=form.reason.data),
+        _("Completion postponed; the resident is told why."))
 
 
 @bp.route("/c/<int:community_id>/service/desk")
@@ -304,7 +292,7 @@ def board(community):
 @bp.route("/c/<int:community_id>/service/sweep", methods=["POST"])
 @requires(Permission.SERVICE_DESK)
 def sweep(community):
-    report = services.sweep(db.session(), now=utcnow(), community=community)
+    report = sweep_desk(db.session(), now=utcnow(), community=community)
     flash(_("Checked: %(e)s raised to a supervisor, %(r)s reminders sent.",
             e=report.escalated, r=report.reminded), "success")
     return redirect(url_for("service.board", community_id=community.id))
@@ -413,7 +401,7 @@ def sweep_cmd() -> None:
 
     session = db.session()
     for community in session.scalars(select(Community).order_by(Community.id)):
-        report = services.sweep(session, now=utcnow(), community=community)
+        report = sweep_desk(session, now=utcnow(), community=community)
         if report.escalated or report.reminded or report.visits_due:
             click.echo(f"{community.name}: {report.escalated} escalated, "
                        f"{report.reminded} reminded, {report.visits_due} return visits due")

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, DomainError
 from app.models import Notification, RequestEvent, RequestKind, Role, ServiceTeam, Urgency
-from app.service import services, sla
+from app.service import clocks, services, sla
+from app.service.sweep import sweep
 from app.service.workflow import DESK, RESIDENT, RequestStatus
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -53,7 +54,7 @@ def test_each_target_has_its_own_deadline_on_the_office_calendar(world):
     # because Tuesday 8 Dec is a holiday of this office
     assert req.due_on_site_at == dt.datetime(2026, 12, 9, 10, tzinfo=CST).astimezone(dt.UTC)
     assert req.due_reply_at is None
-    assert [c.target for c in services.clocks(req)] == [
+    assert [c.target for c in clocks.clocks(req)] == [
         sla.Target.DISPATCH, sla.Target.ON_SITE, sla.Target.COMPLETION]
 
 
@@ -69,7 +70,7 @@ def test_a_suggestion_is_answered_within_two_working_days(world):
     assert req.due_reply_at == dt.datetime(2026, 12, 10, 10, tzinfo=CST).astimezone(dt.UTC)
     services.add_note(world["s"], actor=world["staff"], now=MONDAY + dt.timedelta(hours=1),
                       community=world["c"], req=req, text="Thank you", party=DESK)
-    reply = next(c for c in services.clocks(req) if c.target is sla.Target.REPLY)
+    reply = next(c for c in clocks.clocks(req) if c.target is sla.Target.REPLY)
     assert reply.met_at is not None
     assert not reply.breached(MONDAY + dt.timedelta(days=30))
 
@@ -84,14 +85,14 @@ def test_waiting_for_parts_pauses_and_the_pause_is_counted(world):
                   to=RequestStatus.WAITING_PARTS, party=DESK, **kw)
     due_before = req.due_completion_at
     assert req.paused_at is not None
-    assert services.breached_clocks(req, MONDAY + dt.timedelta(days=60)) == []
+    assert clocks.breached_clocks(req, MONDAY + dt.timedelta(days=60)) == []
     # resumed Wednesday 11:00: paused 11:00–17:30 Monday (390) and 08:30–11:00 Wed (150);
     # Tuesday is a holiday and counts nothing
     services.move(w["s"], actor=w["staff"], now=dt.datetime(2026, 12, 9, 11, tzinfo=CST),
                   to=RequestStatus.ON_SITE, party=DESK, **kw)
     assert req.paused_at is None
     assert req.paused_minutes == pytest.approx(540)
-    cal = services.calendar_for(req, w["c"])
+    cal = clocks.calendar_for(req, w["c"])
     assert cal.between(due_before, req.due_completion_at) == pytest.approx(540)
 
 
@@ -107,7 +108,7 @@ def test_only_one_postponement_and_it_needs_a_reason(world):
     assert err.value.field == "days"
     before = req.due_completion_at
     services.postpone(w["s"], actor=w["staff"], now=MONDAY, days=2, reason="Parts", **kw)
-    cal = services.calendar_for(req, w["c"])
+    cal = clocks.calendar_for(req, w["c"])
     assert cal.between(before, req.due_completion_at) == pytest.approx(2 * cal.day_minutes)
     assert notices(w, "service.postponed", w["resident"]) == 1
     with pytest.raises(Conflict):
@@ -118,8 +119,8 @@ def test_a_breach_is_escalated_to_the_supervisor_once_then_again_for_a_later_tar
     w = world
     req = filed(w)
     late = MONDAY + dt.timedelta(minutes=10)
-    assert services.sweep(w["s"], now=late, community=w["c"]).escalated == 1
-    assert services.sweep(w["s"], now=late + dt.timedelta(minutes=5),
+    assert sweep(w["s"], now=late, community=w["c"]).escalated == 1
+    assert sweep(w["s"], now=late + dt.timedelta(minutes=5),
                           community=w["c"]).escalated == 0
     # the team is not known before dispatch: every supervisor hears of it
     assert notices(w, "service.escalated", w["boss"]) == 1
@@ -127,18 +128,18 @@ def test_a_breach_is_escalated_to_the_supervisor_once_then_again_for_a_later_tar
     services.dispatch(w["s"], actor=w["staff"], now=late, community=w["c"], req=req,
                       team=w["team"], assignee=None)
     thursday = dt.datetime(2026, 12, 10, 9, tzinfo=CST)
-    assert services.sweep(w["s"], now=thursday, community=w["c"]).escalated == 1
+    assert sweep(w["s"], now=thursday, community=w["c"]).escalated == 1
     assert notices(w, "service.escalated", w["boss"]) == 2
 
 
 def test_reminders_are_spaced(world):
     w = world
     filed(w)
-    first = services.sweep(w["s"], now=MONDAY + dt.timedelta(minutes=1), community=w["c"])
+    first = sweep(w["s"], now=MONDAY + dt.timedelta(minutes=1), community=w["c"])
     assert first.reminded == 1  # due within two hours
-    again = services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=1), community=w["c"])
+    again = sweep(w["s"], now=MONDAY + dt.timedelta(hours=1), community=w["c"])
     assert again.reminded == 0
-    later = services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=5), community=w["c"])
+    later = sweep(w["s"], now=MONDAY + dt.timedelta(hours=5), community=w["c"])
     assert later.reminded == 1
 
 
@@ -216,10 +217,10 @@ def test_everything_unfinished_is_recalled_daily_even_waiting_for_parts(world):
                       **kw)
     services.move(w["s"], actor=w["staff"], now=MONDAY, to=RequestStatus.WAITING_PARTS,
                   party=DESK, **kw)
-    assert services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=1),
+    assert sweep(w["s"], now=MONDAY + dt.timedelta(hours=1),
                           community=w["c"]).reminded == 1
-    assert services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=9),
+    assert sweep(w["s"], now=MONDAY + dt.timedelta(hours=9),
                           community=w["c"]).reminded == 0
-    assert services.sweep(w["s"], now=MONDAY + dt.timedelta(hours=26),
+    assert sweep(w["s"], now=MONDAY + dt.timedelta(hours=26),
                           community=w["c"]).reminded == 1
     assert notices(w, "service.reminder", w["staff"]) == 2
