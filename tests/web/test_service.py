@@ -143,6 +143,17 @@ def _filed(client, login, desk, db_session, **fields):
     return db_session.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
 
 
+def _done_by_the_desk(client, login, desk, req):
+    """The desk dispatches the request to the team and marks it done; returns its URL."""
+    client.post("/logout")
+    login(desk["staff"])
+    base = f"/c/{desk['c'].id}/service/requests/{req.id}"
+    assert client.post(f"{base}/dispatch", data={"team": str(desk["team"].id)}
+                       ).status_code == 302
+    assert client.post(f"{base}/status", data={"to": "done"}).status_code == 302
+    return base
+
+
 def test_a_resident_cannot_see_anothers_request(client, login, desk, db_session):
     """Is somebody else's request, its photos and its actions, not even shown to exist?"""
     c = desk["c"]
@@ -223,13 +234,8 @@ def test_a_refused_transition_is_a_conflict(client, login, desk, db_session):
 
 
 def test_a_bad_rating_reopens_and_goes_to_the_supervisor(client, login, desk, db_session):
-    c = desk["c"]
     req = _filed(client, login, desk, db_session)
-    client.post("/logout")
-    login(desk["staff"])
-    base = f"/c/{c.id}/service/requests/{req.id}"
-    client.post(f"{base}/dispatch", data={"team": str(desk["team"].id)})
-    client.post(f"{base}/status", data={"to": "done"})
+    base = _done_by_the_desk(client, login, desk, req)
     client.post("/logout")
     login(desk["resident"])
     r = client.post(f"{base}/rating", data={"overall": "1", "speed": "2", "attitude": "3",
@@ -332,11 +338,7 @@ def test_staff_file_for_a_caller_and_own_it(client, login, desk, db_session):
 def test_monthly_statistics_and_their_xlsx(client, login, desk, db_session, make):
     c = desk["c"]
     req = _filed(client, login, desk, db_session)
-    client.post("/logout")
-    login(desk["staff"])
-    base = f"/c/{c.id}/service/requests/{req.id}"
-    client.post(f"{base}/dispatch", data={"team": str(desk["team"].id)})
-    client.post(f"{base}/status", data={"to": "done"})
+    base = _done_by_the_desk(client, login, desk, req)
     client.post(f"{base}/rating", data={"overall": "4", "speed": "4", "attitude": "5"})
     client.post("/logout")
     login(make.user_with_role(Role.COMMITTEE, c))

@@ -42,6 +42,16 @@ def filed(w, *, kind=RequestKind.REPAIR_HOME, urgency=Urgency.NORMAL, at=MONDAY)
         urgency=urgency, description="Leak", place="Kitchen")
 
 
+def dispatched(w, req, *, at=MONDAY, done_at=None):
+    """The desk dispatches ``req`` to the team (and marks it done at ``done_at``)."""
+    kw = {"community": w["c"], "req": req}
+    services.dispatch(w["s"], actor=w["staff"], now=at, team=w["team"], assignee=None, **kw)
+    if done_at is not None:
+        services.move(w["s"], actor=w["staff"], now=done_at, to=RequestStatus.DONE,
+                      party=DESK, **kw)
+    return kw
+
+
 def notices(w, kind, user):
     return w["s"].scalar(select(func.count(Notification.id)).where(
         Notification.kind == kind, Notification.user_id == user.id))
@@ -78,9 +88,7 @@ def test_a_suggestion_is_answered_within_two_working_days(world):
 def test_waiting_for_parts_pauses_and_the_pause_is_counted(world):
     w = world
     req = filed(w)
-    kw = {"community": w["c"], "req": req}
-    services.dispatch(w["s"], actor=w["staff"], now=MONDAY, team=w["team"], assignee=None,
-                      **kw)
+    kw = dispatched(w, req)
     services.move(w["s"], actor=w["staff"], now=MONDAY + dt.timedelta(hours=1),
                   to=RequestStatus.WAITING_PARTS, party=DESK, **kw)
     due_before = req.due_completion_at
@@ -146,11 +154,7 @@ def test_reminders_are_spaced(world):
 def test_reopening_keeps_the_history_restarts_the_clocks_and_counts_a_repeat(world):
     w = world
     req = filed(w)
-    kw = {"community": w["c"], "req": req}
-    services.dispatch(w["s"], actor=w["staff"], now=MONDAY, team=w["team"], assignee=None,
-                      **kw)
-    services.move(w["s"], actor=w["staff"], now=MONDAY + dt.timedelta(hours=2),
-                  to=RequestStatus.DONE, party=DESK, **kw)
+    kw = dispatched(w, req, done_at=MONDAY + dt.timedelta(hours=2))
     events_before = len(req.events)
     later = MONDAY + dt.timedelta(days=3)
     services.move(w["s"], actor=w["resident"], now=later, to=RequestStatus.REOPENED,
@@ -176,11 +180,7 @@ def test_residents_cannot_move_a_request_along(world):
 def test_a_rating_out_of_range_names_its_field(world):
     w = world
     req = filed(w)
-    kw = {"community": w["c"], "req": req}
-    services.dispatch(w["s"], actor=w["staff"], now=MONDAY, team=w["team"], assignee=None,
-                      **kw)
-    services.move(w["s"], actor=w["staff"], now=MONDAY, to=RequestStatus.DONE, party=DESK,
-                  **kw)
+    kw = dispatched(w, req, done_at=MONDAY)
     with pytest.raises(DomainError) as err:
         services.rate(w["s"], actor=w["resident"], now=MONDAY, party=RESIDENT, overall=5,
                       speed=9, attitude=5, **kw)
