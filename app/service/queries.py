@@ -50,8 +50,13 @@ QUEUE_FILTERS = ("open", "overdue", "mine", "done", "all")
 
 
 def desk_queue(session: Session, community: Community, *, now: dt.datetime, user: User,
-               which: str = "open", page: int = 1) -> list[ServiceRequest]:
-    """The staff queue: soonest completion first; ``which`` is one of ``QUEUE_FILTERS``."""
+               which: str = "open", team_id: int | None = None,
+               kind: RequestKind | None = None, page: int = 1,
+               ) -> tuple[list[ServiceRequest], bool]:
+    """A page of the staff queue, soonest completion first, and whether more pages follow.
+
+    ``which`` is one of ``QUEUE_FILTERS``; ``team_id`` (0: not dispatched) and ``kind`` narrow.
+    """
     q = select(ServiceRequest).options(
         selectinload(ServiceRequest.unit).selectinload(Unit.building),
         selectinload(ServiceRequest.team),
@@ -67,9 +72,15 @@ def desk_queue(session: Session, community: Community, *, now: dt.datetime, user
                                ServiceRequest.assignee_id == user.id))
     elif which == "done":
         q = q.where(ServiceRequest.status.in_([RequestStatus.DONE, RequestStatus.CONFIRMED]))
+    if team_id is not None:
+        q = q.where(ServiceRequest.team_id == team_id if team_id
+                    else ServiceRequest.team_id.is_(None))
+    if kind is not None:
+        q = q.where(ServiceRequest.kind == kind)
     q = q.order_by(ServiceRequest.due_completion_at.asc().nulls_last(), ServiceRequest.id)
-    page = max(page, 1)
-    return list(session.scalars(q.limit(PAGE).offset((page - 1) * PAGE)))
+    page = min(max(page, 1), 10_000)
+    rows = list(session.scalars(q.limit(PAGE + 1).offset((page - 1) * PAGE)))
+    return rows[:PAGE], len(rows) > PAGE
 
 
 #: The board lists at most this many requests per team (the counts are complete; the desk's

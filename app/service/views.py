@@ -272,11 +272,18 @@ def desk(community):
     which = request.args.get("show", "open")
     if which not in queries.QUEUE_FILTERS:
         which = "open"
-    now = utcnow()
-    rows = queries.desk_queue(db.session(), community, now=now, user=current_user,
-                              which=which, page=request.args.get("page", 1, type=int))
+    now, s = utcnow(), db.session()
+    team_id = request.args.get("team", type=int)
+    kind = request.args.get("kind", "")
+    kind = RequestKind(kind) if kind in RequestKind.__members__.values() else None
+    page = request.args.get("page", 1, type=int)
+    rows, more = queries.desk_queue(s, community, now=now, user=current_user, which=which,
+                                    team_id=team_id, kind=kind, page=page)
+    chosen = {"show": which, "team": team_id, "kind": kind.value if kind else None}
     return render_template("service/desk.html", community=community, rows=rows, which=which,
-                           filters=queries.QUEUE_FILTERS, **_page_globals(now))
+                           filters=queries.QUEUE_FILTERS, teams=services.teams_of(s, community),
+                           kinds=list(RequestKind), chosen=chosen, page=max(page, 1),
+                           more=more, **_page_globals(now))
 
 
 @bp.route("/c/<int:community_id>/service/board")

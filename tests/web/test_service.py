@@ -441,3 +441,31 @@ def test_the_desk_adds_a_team_with_a_supervisor(client, login, desk, db_session)
     r = client.post(f"/c/{c.id}/service/teams?lang=en", data={"name": "工程部"})
     assert r.status_code == 422
     assert "a team of that name already" in r.get_data(as_text=True)
+
+
+def test_the_queue_pages_and_narrows_by_team_and_kind(app, client, login, desk, db_session):
+    from app.models import RequestKind, Urgency
+    from app.service.queries import PAGE
+    from app.service.services import file_request
+    from app.service.workflow import DESK
+
+    c = desk["c"]
+    with app.test_request_context():
+        for i in range(PAGE + 3):
+            file_request(db_session, actor=desk["staff"], now=utcnow(), community=c, party=DESK,
+                         kind=RequestKind.INQUIRY if i % 2 else RequestKind.COMPLAINT,
+                         urgency=Urgency.NORMAL, description=f"Question {i}", place="Desk",
+                         caller_name="Caller")
+    login(desk["staff"])
+    first = client.get(f"/c/{c.id}/service/desk?lang=en").get_data(as_text=True)
+    assert first.count("/service/requests/") == PAGE
+    assert "Next page" in first
+    second = client.get(f"/c/{c.id}/service/desk?page=2&lang=en").get_data(as_text=True)
+    assert second.count("/service/requests/") == 3
+    assert "Previous page" in second
+    assert "Next page" not in second
+    inquiries = client.get(f"/c/{c.id}/service/desk?kind=inquiry&team=0&lang=en")
+    assert inquiries.get_data(as_text=True).count("/service/requests/") == (PAGE + 3) // 2
+    team = client.get(f"/c/{c.id}/service/desk?team={desk['team'].id}&lang=en")
+    assert "Nothing here." in team.get_data(as_text=True)
+    assert client.get(f"/c/{c.id}/service/desk?kind=bogus&page=-3").status_code == 200
