@@ -269,7 +269,7 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, community: Comm
         raise DomainError(_("Choose a member of the property staff."), field="assignee")
     redispatch = req.status in (S.DISPATCHED, S.ON_SITE, S.WAITING_PARTS)
     if not redispatch:
-        _set_status(session, req, S.DISPATCHED, actor=actor, now=now, party=DESK, note=note)
+        _set_status(session, req, S.DISPATCHED, actor=actor, now=now, party=DESK)
     _receive(req, actor, DESK)
     req.team_id, req.assignee_id = _id(team), _id(assignee)
     if req.dispatched_at is None:
@@ -277,8 +277,10 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, community: Comm
     who = " / ".join(x for x in ((team.name if team else ""),
                                  (assignee.display_name or assignee.username) if assignee
                                  else "") if x)
+    # Who works on it, and the note for them, stay in the office (the resident sees the status).
     session.add(RequestEvent(request_id=req.id, at=now, actor_id=actor.id, kind="dispatch",
-                             note=who, public=False))
+                             note=f"{who}: {note.strip()}" if note.strip() else who,
+                             public=False))
     session.flush()
     _audit(session, actor, now, req, "service.dispatched",
            {"team_id": req.team_id, "assignee_id": req.assignee_id, "again": redispatch})
@@ -298,7 +300,7 @@ def move(session: Session, *, actor: User, now: dt.datetime, community: Communit
     note = note.strip()
     if (req.status, to) in NEEDS_REASON and not note:
         raise DomainError(_("Say why (the resident is told)."), field="note")
-    if to is S.DONE and req.status is S.NEW and req.kind in REPAIRS:
+    if to is S.DONE and req.status in (S.NEW, S.REOPENED) and req.kind in REPAIRS:
         raise Conflict(_("A repair is dispatched before it is done."))
     if to is S.DISPATCHED:
         raise Conflict(_("Dispatch it to a team or a technician."))

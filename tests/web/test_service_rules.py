@@ -224,3 +224,19 @@ def test_everything_unfinished_is_recalled_daily_even_waiting_for_parts(world):
     assert sweep(w["s"], now=MONDAY + dt.timedelta(hours=26),
                           community=w["c"]).reminded == 1
     assert notices(w, "service.reminder", w["staff"]) == 2
+
+
+def test_a_reopened_repair_is_dispatched_again_before_it_is_done(world):
+    w = world
+    req = filed(w)
+    kw = dispatched(w, req, done_at=MONDAY)
+    services.move(w["s"], actor=w["resident"], now=MONDAY, to=RequestStatus.REOPENED,
+                  party=RESIDENT, **kw)
+    with pytest.raises(Conflict):
+        services.move(w["s"], actor=w["staff"], now=MONDAY, to=RequestStatus.DONE, party=DESK,
+                      **kw)
+    services.dispatch(w["s"], actor=w["staff"], now=MONDAY, team=w["team"], assignee=None,
+                      note="bring the long ladder", **kw)
+    assert req.status is RequestStatus.DISPATCHED
+    public = " ".join(e.note for e in req.events if e.public)
+    assert "ladder" not in public  # the work order's note stays in the office
