@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from . import db
 from .models import Community, Ownership, Person, Residency, Role, RoleGrant, User
@@ -42,6 +42,8 @@ class Permission(enum.StrEnum):
     #: whose ballot it is.
     VOTE_CAST = "community:ballot:cast"
     MEETING_OBJECT = "community:meeting:object"
+    #: Owners open and support a request for an extraordinary meeting.
+    MEETING_REQUEST = "community:meeting-request:support"
     #: Holding the key ceremony (the scrutineers type their passphrases; the committee starts).
     BALLOT_CEREMONY = "community:ballot-box:ceremony"
     #: Bringing a key share to the opening.
@@ -67,7 +69,8 @@ _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MA
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
-                           P.MEETING_OBJECT, P.BUNDLE_READ, P.SERVICE_FILE}),
+                           P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ,
+                           P.SERVICE_FILE}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST,
                               P.SERVICE_FILE}),
     Role.COMMITTEE: frozenset(
@@ -115,17 +118,14 @@ def _compute_roles(user: User, community: Community) -> frozenset[Role]:
     person_ids = select(Person.id).where(
         Person.user_id == user.id, Person.community_id == community.id
     )
-    if s.scalar(
-        select(Ownership.id)
-        .where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None))
-        .limit(1)
-    ):
+    # Owner and resident in one round trip: every page asks.
+    owns, resides = s.execute(select(
+        exists().where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None)),
+        exists().where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None)),
+    )).one()
+    if owns:
         roles.add(Role.OWNER)
-    if s.scalar(
-        select(Residency.id)
-        .where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None))
-        .limit(1)
-    ):
+    if resides:
         roles.add(Role.RESIDENT)
     grants = s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
     for grant in grants:

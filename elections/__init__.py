@@ -67,6 +67,7 @@ _EXPORTS = {
         "adoption_bar",
         "ordinary_approval",
         "majority_choice",
+        "extraordinary_request",
         "check",
     ),
     "ballots": (

@@ -43,6 +43,9 @@ SPECIAL_MATTERS = frozenset({Matter.RAISE_FUND, Matter.REBUILD, Matter.CHANGE_US
 QUORUM_BAR = Fraction(2, 3)
 SPECIAL_BAR = Fraction(3, 4)
 ORDINARY_BAR = Fraction(1, 2)
+#: 物业管理条例 art. 15: an extraordinary meeting is held when 20 % or more of the owners
+#: propose it ("以上" includes the bar itself).
+EXTRAORDINARY_REQUEST_BAR = Fraction(1, 5)
 
 
 class Choice(StrEnum):
@@ -238,6 +241,13 @@ def ordinary_approval(votes: Weight, participating: Weight) -> tuple[Threshold, 
             inclusive=False,
         ),
     )
+
+
+def extraordinary_request(supporters: int, owners: int) -> Threshold:
+    """Whether ``supporters`` of ``owners`` (headcount) reach the 20 % that requires the
+    committee to call an extraordinary meeting (at least one fifth)."""
+    return check("request_headcount", supporters, owners, EXTRAORDINARY_REQUEST_BAR,
+                 inclusive=True)
 
 
 def majority_choice(agree: Weight, disagree: Weight) -> Choice:

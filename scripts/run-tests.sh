@@ -2,6 +2,8 @@
 # The whole suite on SQLite, then on PostgreSQL when it is reachable.
 set -uo pipefail
 BIN=.venv/bin
+TEST_DATABASE_URL=${TEST_DATABASE_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test}
+export TEST_DATABASE_URL
 status=0
 
 echo "== Tests on SQLite"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from elections.rules import Matter
 
 from ..models import BoxVoter, Community, MeetingForm, MeetingKind, Person, User
-from . import opening, proxies, services, voting
+from . import opening, proxies, requests, services, voting
 
 MOTIONS = (
     ("修改《梧桐苑管理规约》第十二条（电动自行车停放与充电）",
@@ -123,3 +123,10 @@ def add_demo_meetings(session: Session, community: Community, now: dt.datetime,
         owner_voter_ids.add(mine.id)  # the demo owner has not voted yet: try it
     _vote(session, current, box, rng, share=0.45, start=published + dt.timedelta(days=16),
           end=now - dt.timedelta(minutes=5), agree=0.7, skip=owner_voter_ids)
+
+    # An owner's request for an extraordinary meeting, still gathering support.
+    requests.open_request(
+        session, actor=owner, now=now - dt.timedelta(days=4), community=community,
+        title="提前更换小区物业服务企业",
+        reason="近半年电梯多次困人、垃圾清运不及时，业主多次投诉未见改进，提议召开临时会议，"
+               "决定是否提前解除物业服务合同并重新选聘。")

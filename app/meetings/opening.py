@@ -69,6 +69,14 @@ def _held(box: BallotBox, key: ScrutineerKey) -> ScrutineerShare:
                            base64.b64decode(data["signing_key"]))
 
 
+def scrutineer_names(session: Session, box: BallotBox) -> dict[str, str]:
+    """Scrutineer id in the signed records (``s6``) → the name people know, for pages."""
+    return {key.scrutineer_id: f"{user.display_name or user.username}（{key.scrutineer_id}）"
+            for key, user in session.execute(
+                select(ScrutineerKey, User).join(User, User.id == ScrutineerKey.user_id)
+                .where(ScrutineerKey.box_id == box.id))}
+
+
 def brought_keys(box: BallotBox) -> list[ScrutineerKey]:
     return [k for k in box.keys if k.brought is not None]
 

@@ -91,6 +91,20 @@ STATUS_LABELS = {
 _ZH_FRACTIONS = {(1, 2): "二分之一", (3, 4): "四分之三", (2, 3): "三分之二"}
 
 
+def policy_text(policy: dict) -> str:
+    """The result's sentence about non-voters and unmarked motions, in the reader's language
+    (the signed record keeps the English one of ``elections``)."""
+    first = (_("Owners who did not vote are not counted.")
+             if policy.get("non_voters") == NonVoterPolicy.NOT_COUNTED.value else
+             _("Owners who did not vote are counted as taking part, with the majority of those "
+               "who voted."))
+    second = (_("Ballots offer a “follow the majority” box: unmarked motions of a ballot with "
+                "the box ticked count with the majority.")
+              if policy.get("follow_majority_box") else
+              _("Unmarked motions count as abstentions."))
+    return f"{first} {second}"
+
+
 def bar_text(matter: Matter) -> str:
     """The adoption bar of ``matter`` in words, as ``elections.rules.adoption_bar`` sets it."""
     bar, inclusive = adoption_bar(matter)

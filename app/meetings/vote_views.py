@@ -116,7 +116,6 @@ def my_share(community, meeting_id: int):
 def ballot(community, meeting_id: int):
     meeting = _load(community, meeting_id)
     s, now = db.session(), utcnow()
-    box = _box_or_none(meeting)
     proxy = None
     if request.values.get("proxy"):
         proxy = s.get(Proxy, _int(request.values.get("proxy")))
@@ -140,6 +139,7 @@ def ballot(community, meeting_id: int):
         flash(_("Your ballot is cast and sealed. Keep your receipt: %(code)s.",
                 code=receipt.tracking_code), "success")
         return _back(community, meeting, "voting.board", code=receipt.tracking_code)
+    box = _box_or_none(meeting)
     voter = voting.voter_of_user(s, box, current_user) if box else None
     first = voting._existing(s, box, voter) if voter else None
     held = list(proxies.active_proxies(s, meeting, holder=current_user))
@@ -448,6 +448,7 @@ def result(community, meeting_id: int):
         manage=can(current_user, Permission.MEETINGS_MANAGE, community),
         can_object=can(current_user, Permission.MEETING_OBJECT, community),
         motions={f"m{m.position}": m for m in meeting.motions},
+        scrutineer_names=opening.scrutineer_names(s, box),
     )
 
 
@@ -472,6 +473,7 @@ def announcement_pdf(community, meeting_id: int):
         "pdf/meeting_result.html", community=community, meeting=meeting, box=box,
         res=box.result["record"], labels=services,
         motions={f"m{m.position}": m for m in meeting.motions},
+        scrutineer_names=opening.scrutineer_names(db.session(), box),
         local=lambda value: value.astimezone(tz).strftime("%Y年%m月%d日 %H:%M"),
         signed_on=meeting.announced_at.astimezone(tz).strftime("%Y年%m月%d日"),
         doc_number=f"业主大会公告〔{meeting.announced_at.astimezone(tz).year}〕"

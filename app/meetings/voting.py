@@ -52,6 +52,7 @@ from ..models import (
     BoardEntry,
     BoardHead,
     BoxVoter,
+    BoxVoterUnit,
     Channel,
     Community,
     Meeting,
@@ -193,11 +194,13 @@ def hold_ceremony(
             share_number=entry.x,
             protected_share=ceremony.protected_shares[entry.scrutineer_id],
         ))
-    session.add_all(
-        BoxVoter(box_id=box.id, voter_id=v.voter_id, area=v.area,
-                 unit_ids=sorted(real_unit[u] for u in v.unit_ids))
-        for v in electorate.voters
-    )
+    voters = [BoxVoter(box_id=box.id, voter_id=v.voter_id, area=v.area,
+                       unit_ids=sorted(real_unit[u] for u in v.unit_ids))
+              for v in electorate.voters]
+    session.add_all(voters)
+    session.flush()
+    session.add_all(BoxVoterUnit(box_id=box.id, unit_id=unit_id, voter_ref=voter.id)
+                    for voter in voters for unit_id in voter.unit_ids)
     session.flush()
     publish_head(session, box=box, now=now)
     record(session, actor=actor, action="meeting.ceremony", now=now,
@@ -265,16 +268,18 @@ def append_ballot(
     sealed: bytes, credential: bytes, signature: bytes, channel: Channel,
     server_sealed: bool, proxy: Proxy | None = None,
 ) -> CastReceipt:
-    """Check a signed sealed ballot and chain it onto the board: the one way a ballot joins."""
-    box = _lock_box(session, box)
-    if box.closed_at is not None:
-        raise Conflict(_("Voting has closed."))
-    first = _existing(session, box, voter)
-    if first is not None:
-        raise Conflict(already_cast_message(first))
-    if session.scalar(select(BoxVoter.id).where(BoxVoter.box_id == box.id,
-                                                BoxVoter.credential == credential)):
-        raise Conflict(_("This voting credential has already been used."))
+    """Check a signed sealed ballot and chain it onto the board: the one way a ballot joins.
+
+    Everything that can be checked without the box row is checked first, so the row lock
+    (which serialises the chain) is held only for the append itself: one locked read, the
+    writes and the commit. A voter's credential is set with their ballot, so a second
+    attempt is refused without a query; the unique constraints (one entry per voter, one use
+    of a credential per box) decide a race that the early check could not see.
+    """
+    if voter.credential is not None:  # set with the voter's ballot: one was cast
+        first = _existing(session, box, voter)
+        raise Conflict(already_cast_message(first) if first else _(
+            "A ballot was already cast for you. A cast ballot is final."))
     entries = CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
                              (CredentialEntry(voter.voter_id, credential),))
     try:
@@ -282,37 +287,31 @@ def append_ballot(
     except CredentialError as exc:
         raise DomainError(_("The ballot's signature does not verify: it was not cast. "
                             "Reload the page and try again.")) from exc
+    box = _lock_box(session, box)
+    if box.closed_at is not None:
+        raise Conflict(_("Voting has closed."))
     number = box.board_count + 1
     rec = chain_record(bytes(box.board_hash), number, credential, signature, sealed,
                        server_sealed=server_sealed)
-    entry = BoardEntry(
+    session.add(BoardEntry(
         box_id=box.id, number=number, voter_ref=voter.id, credential=credential,
         signature=signature, sealed=sealed, prev_hash=rec.prev_hash, record_hash=rec.hash,
         server_sealed=server_sealed, tracking_code=rec.tracking_code, channel=channel,
         proxy_id=proxy.id if proxy else None, cast_by_id=actor.id, cast_at=now,
-    )
+    ))
     voter.credential = credential
     box.board_count, box.board_hash = number, rec.hash
-    session.add(entry)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # a racing second ballot for the same voter
-        raise Conflict(_("A ballot was already cast for you. A cast ballot is final.")) from exc
+    box.participating_area = (box.participating_area or 0) + voter.area
     session.add(TurnoutPoint(box_id=box.id, at=now, ballots=number,
-                             area=_participating_area(session, box, voter)))
-    session.flush()
+                             area=box.participating_area))
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a racing second ballot, or a credential used twice
+        session.rollback()
+        first = _existing(session, box, voter)
+        raise Conflict(already_cast_message(first) if first else _(
+            "This voting credential has already been used.")) from exc
     return CastReceipt(number, rec.tracking_code, rec.hash.hex(), now)
-
-
-def _participating_area(session: Session, box: BallotBox, voter: BoxVoter):
-    """The area that has voted, this ballot included: the last point's plus the voter's.
-
-    Appends are serialised by the box lock, so the last point is the one before this ballot;
-    one indexed row instead of a sum over the whole board keeps a cast's cost flat."""
-    last = session.scalar(select(TurnoutPoint.area).where(TurnoutPoint.box_id == box.id)
-                          .order_by(TurnoutPoint.id.desc()).limit(1))
-    return (last or 0) + voter.area
 
 
 def server_sealed_ballot(
@@ -348,29 +347,26 @@ def persons_of(session: Session, user: User, community: Community) -> list[Perso
 
 def voter_of_person(session: Session, box: BallotBox, person_id: int) -> BoxVoter | None:
     """The voter of the frozen electorate whose units ``person_id`` owns."""
-    unit_ids = set(session.scalars(select(Ownership.unit_id).where(
-        Ownership.person_id == person_id, Ownership.ended_at.is_(None))))
-    if not unit_ids:
-        return None
-    for voter in session.scalars(select(BoxVoter).where(BoxVoter.box_id == box.id)):
-        if unit_ids & set(voter.unit_ids):
-            return voter
-    return None
+    owned = select(Ownership.unit_id).where(Ownership.person_id == person_id,
+                                            Ownership.ended_at.is_(None))
+    return session.scalar(
+        select(BoxVoter).join(BoxVoterUnit, BoxVoterUnit.voter_ref == BoxVoter.id)
+        .where(BoxVoterUnit.box_id == box.id, BoxVoterUnit.unit_id.in_(owned)).limit(1))
 
 
 def voter_of_user(session: Session, box: BallotBox, user: User) -> BoxVoter | None:
-    for person in persons_of(session, user, box.meeting.community):
-        voter = voter_of_person(session, box, person.id)
-        if voter is not None:
-            return voter
-    return None
+    """The voter whose units ``user`` owns (through any of their register entries)."""
+    owned = (select(Ownership.unit_id).join(Person, Person.id == Ownership.person_id)
+             .where(Person.user_id == user.id, Ownership.ended_at.is_(None)))
+    return session.scalar(
+        select(BoxVoter).join(BoxVoterUnit, BoxVoterUnit.voter_ref == BoxVoter.id)
+        .where(BoxVoterUnit.box_id == box.id, BoxVoterUnit.unit_id.in_(owned)).limit(1))
 
 
 def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | None:
-    for voter in session.scalars(select(BoxVoter).where(BoxVoter.box_id == box.id)):
-        if unit_id in voter.unit_ids:
-            return voter
-    return None
+    return session.scalar(
+        select(BoxVoter).join(BoxVoterUnit, BoxVoterUnit.voter_ref == BoxVoter.id)
+        .where(BoxVoterUnit.box_id == box.id, BoxVoterUnit.unit_id == unit_id))
 
 
 def cast_online(

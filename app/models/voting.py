@@ -55,13 +55,15 @@ class BallotBox(Base):
     n: Mapped[int]
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     #: The signed ceremony record (box key, k, n, each share's commitment).
-    ceremony: Mapped[dict] = mapped_column(JSON)
+    ceremony: Mapped[dict] = mapped_column(JSON, deferred=True)
     #: ``MotionVote.to_json()``: the motions as the ballot paper shows them, and the policy.
     definition: Mapped[dict] = mapped_column(JSON)
     #: The pseudonymised register frozen at the ceremony (``Electorate.to_json()``).
-    electorate: Mapped[dict] = mapped_column(JSON)
+    electorate: Mapped[dict] = mapped_column(JSON, deferred=True)
     #: Number and hash of the last record: the row is locked while appending.
     board_count: Mapped[int] = mapped_column(default=0)
+    #: The area of the voters on the board (kept with the count, for the turnout points).
+    participating_area: Mapped[Decimal] = mapped_column(Area, default=Decimal(0))
     board_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[dt.datetime]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -70,7 +72,7 @@ class BallotBox(Base):
     #: Rebuilt from k shares at the opening, never before (published in the audit bundle).
     private_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: The signed result record.
-    result: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON, deferred=True)
 
     meeting: Mapped[Meeting] = relationship()
     keys: Mapped[list[ScrutineerKey]] = relationship(
@@ -82,7 +84,9 @@ class BoxVoter(Base):
     """One person of the frozen electorate (their units' area adds up; headcount one)."""
 
     __tablename__ = "box_voter"
-    __table_args__ = (UniqueConstraint("box_id", "voter_id"),)
+    __table_args__ = (UniqueConstraint("box_id", "voter_id"),
+                      #: A credential is used once per box (NULL until the voter's ballot).
+                      Index("ix_box_voter_credential", "box_id", "credential", unique=True))
 
     id: Mapped[intpk]
     box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"), index=True)
@@ -93,6 +97,18 @@ class BoxVoter(Base):
     area: Mapped[Decimal] = mapped_column(Area)
     #: Site-issued credential registered with the voter's ballot.
     credential: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class BoxVoterUnit(Base):
+    """Which voter of a box votes for a unit: the index that finds an owner's ballot slot."""
+
+    __tablename__ = "box_voter_unit"
+    __table_args__ = (UniqueConstraint("box_id", "unit_id"),)
+
+    id: Mapped[intpk]
+    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    voter_ref: Mapped[int] = mapped_column(ForeignKey("box_voter.id"))
 
 
 class ScrutineerKey(Base):

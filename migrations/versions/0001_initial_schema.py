@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:31:56.342563
+Create Date: 2026-12-03 15:10:17.190604
 """
 
 from alembic import op
@@ -260,6 +260,7 @@ def upgrade() -> None:
     sa.Column('definition', sa.JSON(), nullable=False),
     sa.Column('electorate', sa.JSON(), nullable=False),
     sa.Column('board_count', sa.Integer(), nullable=False),
+    sa.Column('participating_area', app.models.base.ExactDecimal(), nullable=False),
     sa.Column('board_hash', sa.LargeBinary(length=32), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
@@ -432,6 +433,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
+        batch_op.create_index('ix_box_voter_credential', ['box_id', 'credential'], unique=True)
 
     op.create_table('ownership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -583,6 +585,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_board_entry_box_id'), ['box_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_board_entry_tracking_code'), ['tracking_code'], unique=False)
 
+    op.create_table('box_voter_unit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('box_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('voter_ref', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_box_voter_unit_box_id_ballot_box')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_box_voter_unit_unit_id_unit')),
+    sa.ForeignKeyConstraint(['voter_ref'], ['box_voter.id'], name=op.f('fk_box_voter_unit_voter_ref_box_voter')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_box_voter_unit')),
+    sa.UniqueConstraint('box_id', 'unit_id', name=op.f('uq_box_voter_unit_box_id_unit_id'))
+    )
     op.create_table('paper_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -679,6 +692,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_paper_entry_box_id'))
 
     op.drop_table('paper_entry')
+    op.drop_table('box_voter_unit')
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_board_entry_tracking_code'))
         batch_op.drop_index(batch_op.f('ix_board_entry_box_id'))
@@ -713,6 +727,7 @@ def downgrade() -> None:
 
     op.drop_table('ownership')
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
+        batch_op.drop_index('ix_box_voter_credential')
         batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
 
     op.drop_table('box_voter')

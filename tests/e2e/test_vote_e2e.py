@@ -16,8 +16,19 @@ from sqlalchemy import select
 from app.auth.services import hash_password
 from app.meetings import services, voting
 from app.models import (
-    BoardEntry, Building, Community, MeetingForm, MeetingKind, Office, Ownership, Person, Role,
-    RoleGrant, Unit, User, utcnow,
+    BoardEntry,
+    Building,
+    Community,
+    MeetingForm,
+    MeetingKind,
+    Office,
+    Ownership,
+    Person,
+    Role,
+    RoleGrant,
+    Unit,
+    User,
+    utcnow,
 )
 from elections.rules import Matter
 
@@ -134,7 +145,8 @@ def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
     assert code in found
     with live_server.session() as s:
         entry = s.scalar(select(BoardEntry).where(BoardEntry.tracking_code == code))
-        assert entry is not None and not entry.server_sealed  # sealed by the browser
+        assert entry is not None
+        assert not entry.server_sealed  # sealed by the browser
     # A second attempt is refused, saying when the first was cast.
     tab.goto(f"{meeting['url']}/ballot")
     assert code in tab.inner_text("main")
@@ -174,5 +186,6 @@ def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
     assert "Adopted" in text
     assert "3 / 3 = 100.00 %" in text  # every owner took part, and all three agree
     pdf = office.request.get(f"{meeting['url']}/announcement.pdf")
-    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    assert pdf.ok
+    assert pdf.body().startswith(b"%PDF")
     desk.close()

@@ -136,3 +136,20 @@ def login(client, db_session):
 def password() -> str:
     """The password of every account the factory makes."""
     return PASSWORD
+
+
+@pytest.fixture
+def cheap_shares(app):
+    """Scrutineers' shares protected with a low scrypt cost: the vote tests open many boxes."""
+    app.config["SHARE_SCRYPT_COST"] = 2**10
+
+
+@pytest.fixture
+def world(make, db_session, app, cheap_shares):
+    """Four owners, three scrutineers (k = 2) and a meeting whose vote is open
+    (``voting_helpers.VotingWorld``); a test module may define its own ``world``."""
+    from voting_helpers import VotingWorld
+
+    w = VotingWorld(make, db_session, app)
+    w.ceremony()
+    return w

@@ -14,7 +14,16 @@ from datetime import timedelta
 import pytest
 
 from app.meetings import services as meeting_services
-from app.models import ApiToken, MeetingForm, MeetingKind, RequestKind, Role, Urgency, utcnow
+from app.models import (
+    ApiToken,
+    MeetingForm,
+    MeetingKind,
+    MeetingRequest,
+    RequestKind,
+    Role,
+    Urgency,
+    utcnow,
+)
 from app.register.services import upload_import
 from app.service.services import Photo, file_request
 from app.service.workflow import DESK
@@ -109,6 +118,11 @@ MATRIX: dict[str, Case] = {
     "voting.objection": Case("POST", "/c/{c}/meetings/{meeting}/objections", frozenset({"owner"})),
     "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
     "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
+    "meeting_requests.index": Case("GET", "/c/{c}/meeting-requests", MEETING_READERS),
+    "meeting_requests.new": Case("POST", "/c/{c}/meeting-requests", frozenset({"owner"})),
+    "meeting_requests.detail": Case("GET", "/c/{c}/meeting-requests/{request}", MEETING_READERS),
+    "meeting_requests.support": Case("POST", "/c/{c}/meeting-requests/{request}/support",
+                                     frozenset({"owner"})),
     "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
     # The service desk. The request of the world was filed by the desk for a caller without an
     # account: only the desk sees it (owners and residents get 404, not even its existence).
@@ -173,12 +187,16 @@ def world(make, db_session):
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
     meeting = _published_meeting(db_session, target, own)
+    asked = MeetingRequest(community_id=own.id, title="Recall the committee",
+                           created_by_id=target.id, created_at=utcnow())
+    db_session.add(asked)
+    db_session.flush()
     req = file_request(db_session, actor=target, now=utcnow(), community=own, party=DESK,
                        kind=RequestKind.COMPLAINT, urgency=Urgency.NORMAL, place="Gate",
                        description="Noise", caller_name="Caller",
                        photos=[Photo("p.png", b"\x89PNG\r\n\x1a\n" + bytes(8))])
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting, "req": req}
+            "import": pending, "meeting": meeting, "request": asked, "req": req}
 
 
 def _published_meeting(db_session, actor, community):
@@ -197,7 +215,8 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
                           motion=world["meeting"].motions[0].id, proxy=0, objection=0,
-                          req=world["req"].id, photo=world["req"].photos[0].id)
+                          request=world["request"].id, req=world["req"].id,
+                          photo=world["req"].photos[0].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 

@@ -9,9 +9,21 @@ import pytest
 from sqlalchemy import func, select
 
 import app.demo as demo
-from app.models import Building, Community, Unit, User
+from app.meetings import voting
+from app.models import (
+    BoardEntry,
+    Building,
+    Community,
+    Meeting,
+    MeetingRequest,
+    MeetingStatus,
+    Unit,
+    User,
+    utcnow,
+)
 from app.register.summary import electorate_units, register_headcount
 from elections import Electorate
+from elections.rules import Matter
 from elections.verify import verify_bundle
 
 
@@ -70,3 +82,23 @@ def test_the_demo_bundle_verifies_offline(built, db_session, tmp_path, capsys):
     demo.print_logins(db_session)
     # The command printed names the file where it really is.
     assert f"python -m elections.verify {path}" in capsys.readouterr().out
+
+
+def test_the_demo_has_a_finished_meeting_and_one_voting_now(built, db_session):
+    """One meeting final with its result, one whose vote is open, the demo owner not voted."""
+    meetings = {m.status: m for m in db_session.scalars(
+        select(Meeting).where(Meeting.community_id == built.id))}
+    finished, current = meetings[MeetingStatus.FINAL], meetings[MeetingStatus.PUBLISHED]
+    assert all(m.adopted is not None for m in finished.motions)
+    assert [m.matter for m in current.motions] == [
+        Matter.MANAGEMENT_STATUTE, Matter.USE_FUND, Matter.RAISE_FUND]
+    assert current.notice_ends_at <= utcnow() < current.voting_closes_at
+    box = voting.box_of(db_session, current)
+    cast = db_session.scalar(select(func.count(BoardEntry.id)).where(BoardEntry.box_id == box.id))
+    assert cast > 50
+    owner = db_session.scalar(select(User).where(User.username == "owner"))
+    mine = voting.voter_of_user(db_session, box, owner)
+    assert mine is not None
+    assert mine.credential is None  # left for whoever tries the demo
+    assert db_session.scalar(select(func.count(MeetingRequest.id)).where(
+        MeetingRequest.community_id == built.id)) == 1

@@ -208,19 +208,3 @@ def test_remove_motion_renumbers(client, login, place, db_session):
     meeting = db_session.get(Meeting, mid)
     db_session.refresh(meeting)
     assert [(m.position, m.title) for m in meeting.motions] == [(1, "b"), (2, "c")]
-
-
-def test_demo_has_a_published_meeting_in_its_notice_period(app, db_session, tmp_path,
-                                                            monkeypatch):
-    """Does the demo community hold one published meeting with the three motions?"""
-    import app.demo as demo
-
-    monkeypatch.setattr(demo, "INSTANCE", tmp_path)
-    monkeypatch.setattr(demo, "DEMO_HINT", tmp_path / "demo-activation.txt")
-    with app.app_context():
-        assert demo.build_demo(db_session) is True
-    meeting = db_session.scalar(select(Meeting).where(Meeting.status == MeetingStatus.PUBLISHED))
-    assert [m.matter for m in meeting.motions] == [
-        Matter.MANAGEMENT_STATUTE, Matter.USE_FUND, Matter.RAISE_FUND]
-    assert meeting.notice_ends_at > utcnow()
-    assert meeting.voting_opens_at >= meeting.notice_ends_at

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from voting_helpers import PASSPHRASES, VotingWorld
 
 from app import create_app
 from app.db import make_engine
@@ -26,8 +27,6 @@ from app.meetings import opening, voting
 from app.migrate import upgrade
 from app.models import BoardEntry, Meeting, utcnow
 from elections import verify_bundle
-
-from voting_helpers import PASSPHRASES, VotingWorld
 
 BACKEND = os.environ.get("COURTYARD_TEST_DB", "sqlite")
 PG_URL = os.environ.get("TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"

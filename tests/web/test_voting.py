@@ -7,24 +7,13 @@ import io
 import zipfile
 
 import pytest
+from voting_helpers import PASSPHRASES, VotingWorld
 
 from app.meetings import voting
 from app.models import BoardEntry, Meeting, MeetingStatus, Motion, utcnow
 from elections import verify_bundle
 
-from voting_helpers import PASSPHRASES, VotingWorld
-
-
-@pytest.fixture(autouse=True)
-def _cheap_shares(app):
-    app.config["SHARE_SCRYPT_COST"] = 2**10
-
-
-@pytest.fixture
-def world(make, db_session, app):
-    w = VotingWorld(make, db_session, app)
-    w.ceremony()
-    return w
+pytestmark = pytest.mark.usefixtures("cheap_shares")
 
 
 def test_an_owner_casts_once_and_finds_the_receipt_on_the_board(client, login, world,
@@ -147,6 +136,9 @@ def test_the_whole_vote_opens_counts_announces_and_verifies(client, login, world
     page = client.get(world.url("/result?lang=en")).get_data(as_text=True)
     assert "Adopted" in page
     assert "300.00" in page
+    chinese = client.get(world.url("/result?lang=zh_Hans_CN")).get_data(as_text=True)
+    assert "未投票的业主不计入。" in chinese  # the signed record's policy, in the reader's words
+    assert "Test User（s" in chinese  # the scrutineers by name, beside their id in the record
     pdf = client.get(world.url("/announcement.pdf"))
     assert pdf.data.startswith(b"%PDF")
     bundle = client.get(world.url("/bundle.zip"))

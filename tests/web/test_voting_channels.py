@@ -8,25 +8,23 @@ from __future__ import annotations
 import io
 
 import pytest
+from voting_helpers import PASSPHRASES, VotingWorld
 
 from app.models import (
-    AuditEntry, BoardEntry, Channel, Meeting, MeetingForm, MeetingStatus, Motion, PaperEntry,
-    Proxy, utcnow,
+    AuditEntry,
+    BoardEntry,
+    Channel,
+    Meeting,
+    MeetingForm,
+    MeetingStatus,
+    Motion,
+    PaperEntry,
+    Proxy,
+    utcnow,
 )
 from elections import verify_bundle
 
-from voting_helpers import PASSPHRASES, VotingWorld
-
-@pytest.fixture(autouse=True)
-def _cheap_shares(app):
-    app.config["SHARE_SCRYPT_COST"] = 2**10
-
-
-@pytest.fixture
-def world(make, db_session, app):
-    w = VotingWorld(make, db_session, app)
-    w.ceremony()
-    return w
+pytestmark = pytest.mark.usefixtures("cheap_shares")
 
 
 @pytest.fixture
@@ -174,7 +172,8 @@ def test_a_paper_ballot_counts_once_two_staff_entries_agree(world, signed_in, db
     assert twice.status_code == 409  # the second entry must be somebody else's
     assert _enter(second, world, 0, "agree").status_code == 302
     entry = db_session.query(BoardEntry).one()
-    assert entry.channel is Channel.PAPER and entry.server_sealed
+    assert entry.channel is Channel.PAPER
+    assert entry.server_sealed
     # The owner's online attempt now meets the paper ballot.
     again = _enter(signed_in(world.staff[2]), world, 0, "disagree")
     assert again.status_code == 409
@@ -277,7 +276,8 @@ def test_objections_are_answered_on_the_record_before_the_result_is_final(client
     db_session.refresh(meeting)
     assert meeting.status is MeetingStatus.FINAL
     page = client.get(world.url("/result")).get_data(as_text=True)
-    assert "3号楼的书面表决票没有送到" in page and "已补送，并延长一天" in page
+    assert "3号楼的书面表决票没有送到" in page
+    assert "已补送，并延长一天" in page
     login(world.owners[1])
     late = client.post(world.url("/objections"), data={"text": "太晚了"})
     assert late.status_code == 409
@@ -298,7 +298,8 @@ def test_export_bundle_writes_a_bundle_that_verifies(client, login, world, db_se
     assert result.exit_code == 0, result.output
     assert verify_bundle(target).ok
     missing = runner.invoke(args=["export-bundle", "999999", str(tmp_path / "none.zip")])
-    assert missing.exit_code != 0 and "No meeting 999999" in missing.output
+    assert missing.exit_code != 0
+    assert "No meeting 999999" in missing.output
     assert not (tmp_path / "none.zip").exists()
 
 

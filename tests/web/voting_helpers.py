@@ -62,3 +62,4 @@ class VotingWorld:
         """Move the close of voting into the past, as if its time had come."""
         self.meeting.voting_closes_at = utcnow() - dt.timedelta(minutes=1)
         self.s.flush()
+

@@ -171,3 +171,26 @@ def test_the_policy_is_stated_in_words_and_survives_json():
         assert "did not vote" in policy.statement()
     assert "not counted" in VotingPolicy().statement()
     assert "box" in VotingPolicy(follow_majority_box=True).statement()
+
+
+# -- an extraordinary meeting requested by owners ---------------------------------------------
+
+
+def test_a_fifth_of_the_owners_requires_an_extraordinary_meeting():
+    from elections.rules import EXTRAORDINARY_REQUEST_BAR, extraordinary_request
+
+    assert EXTRAORDINARY_REQUEST_BAR == Fraction(1, 5)
+    assert extraordinary_request(48, 240).met  # exactly 20 %: "以上" includes the bar
+    assert not extraordinary_request(47, 240).met
+    assert extraordinary_request(49, 240).met
+    assert not extraordinary_request(0, 0).met  # nobody in the register: nothing is required
+    with pytest.raises(ValueError):
+        extraordinary_request(5, 4)
+
+
+@given(st.integers(min_value=1, max_value=10_000), st.data())
+def test_the_request_bar_is_exactly_one_fifth(owners, data):
+    from elections.rules import extraordinary_request
+
+    supporters = data.draw(st.integers(min_value=0, max_value=owners))
+    assert extraordinary_request(supporters, owners).met == (5 * supporters >= owners)
