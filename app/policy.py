@@ -52,6 +52,13 @@ class Permission(enum.StrEnum):
     PROXY_MANAGE = "community:proxy:manage"
     TURNOUT_READ = "community:turnout:read"
     BUNDLE_READ = "community:meeting:bundle"
+    #: Filing a request and following one's own (the service checks whose it is).
+    SERVICE_FILE = "community:service-request:file"
+    #: The property office's desk: every request of the community, work orders, the board.
+    SERVICE_DESK = "community:service-desk:work"
+    SERVICE_STATS = "community:service-stats:read"
+    #: Business hours, holidays, SLA targets and teams of the desk.
+    SERVICE_CONFIGURE = "community:service-desk:configure"
 
 
 P = Permission
@@ -62,24 +69,29 @@ _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MA
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
-                           P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ}),
-    Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST}),
+                           P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ,
+                           P.SERVICE_FILE}),
+    Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST,
+                              P.SERVICE_FILE}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.SERVICE_STATS}
     ),
     Role.CHAIR: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
+           P.SERVICE_STATS}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
     Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
-         P.PROXY_MANAGE, P.TURNOUT_READ}
+         P.PROXY_MANAGE, P.TURNOUT_READ, P.SERVICE_FILE, P.SERVICE_DESK, P.SERVICE_STATS,
+         P.SERVICE_CONFIGURE}
     ),
-    Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ}),
+    Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ,
+                                           P.SERVICE_STATS}),
     #: The site admin sets communities up; configuration, never ballots.
     Role.ADMIN: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_IMPORT, P.ROLES_MANAGE, P.AUDIT_READ}

@@ -24,6 +24,16 @@ from .meetings import (
 )
 from .notifications import Notification
 from .register import ImportStatus, RegisterImport
+from .service import (
+    PauseReason,
+    RequestEvent,
+    RequestKind,
+    RequestPhoto,
+    ReturnVisit,
+    ServiceRequest,
+    ServiceTeam,
+    Urgency,
+)
 from .voting import (
     BallotBox,
     BoardEntry,
@@ -69,17 +79,25 @@ __all__ = [
     "Office",
     "Ownership",
     "PaperEntry",
+    "PauseReason",
     "Person",
     "Proxy",
     "RegisterImport",
+    "RequestEvent",
+    "RequestKind",
+    "RequestPhoto",
     "Residency",
     "ResidencyKind",
+    "ReturnVisit",
     "Role",
     "RoleGrant",
     "ScrutineerKey",
+    "ServiceRequest",
+    "ServiceTeam",
     "TurnoutPoint",
     "Unit",
     "UnitUse",
+    "Urgency",
     "User",
     "utcnow",
 ]

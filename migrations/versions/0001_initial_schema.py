@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:06:43.501477
+Create Date: 2026-12-03 15:15:27.855452
 """
 
 from alembic import op
@@ -235,6 +235,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_role_grant_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_role_grant_office_id'), ['office_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_role_grant_user_id'), ['user_id'], unique=False)
+
+    op.create_table('service_team',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('supervisor_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_service_team_community_id_community')),
+    sa.ForeignKeyConstraint(['supervisor_id'], ['user_account.id'], name=op.f('fk_service_team_supervisor_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_team')),
+    sa.UniqueConstraint('community_id', 'name', name=op.f('uq_service_team_community_id_name'))
+    )
+    with op.batch_alter_table('service_team', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_team_community_id'), ['community_id'], unique=False)
 
     op.create_table('ballot_box',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -469,6 +482,67 @@ def upgrade() -> None:
     with op.batch_alter_table('scrutineer_key', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_scrutineer_key_box_id'), ['box_id'], unique=False)
 
+    op.create_table('service_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('repair_home', 'repair_common', 'repair_warranty', 'complaint', 'help', 'inquiry', 'suggestion', name='requestkind', native_enum=False, length=32), nullable=False),
+    sa.Column('urgency', sa.Enum('normal', 'emergency', name='urgency', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('new', 'dispatched', 'on_site', 'waiting_parts', 'done', 'confirmed', 'closed', 'reopened', name='requeststatus', native_enum=False, length=32), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('place', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('preferred_time', sa.String(length=80), nullable=False),
+    sa.Column('requester_id', sa.Integer(), nullable=True),
+    sa.Column('caller_name', sa.String(length=80), nullable=False),
+    sa.Column('caller_phone', sa.String(length=20), nullable=False),
+    sa.Column('filed_by_id', sa.Integer(), nullable=False),
+    sa.Column('receiver_id', sa.Integer(), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('clock_started_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('dispatched_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('on_site_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('replied_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('done_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('due_dispatch_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('due_on_site_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('due_reply_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('due_completion_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('paused_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('pause_reason', sa.Enum('resident', 'parts', name='pausereason', native_enum=False, length=32), nullable=True),
+    sa.Column('paused_minutes', sa.Double(), nullable=False),
+    sa.Column('postponements', sa.Integer(), nullable=False),
+    sa.Column('postpone_days', sa.Integer(), nullable=False),
+    sa.Column('postpone_reason', sa.String(length=500), nullable=False),
+    sa.Column('reopen_count', sa.Integer(), nullable=False),
+    sa.Column('escalated_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("(postponements = 0) = (postpone_reason = '')", name=op.f('ck_service_request_postponement_has_reason')),
+    sa.CheckConstraint("status IN ('new', 'dispatched', 'on_site', 'waiting_parts', 'done', 'confirmed', 'closed', 'reopened')", name=op.f('ck_service_request_status_known')),
+    sa.CheckConstraint("unit_id IS NOT NULL OR place <> ''", name=op.f('ck_service_request_unit_or_place')),
+    sa.CheckConstraint('paused_minutes >= 0', name=op.f('ck_service_request_paused_not_negative')),
+    sa.CheckConstraint('postponements >= 0 AND postponements <= 1', name=op.f('ck_service_request_one_postponement')),
+    sa.CheckConstraint('reopen_count >= 0', name=op.f('ck_service_request_reopen_count_not_negative')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_service_request_assignee_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_service_request_community_id_community')),
+    sa.ForeignKeyConstraint(['filed_by_id'], ['user_account.id'], name=op.f('fk_service_request_filed_by_id_user_account')),
+    sa.ForeignKeyConstraint(['receiver_id'], ['user_account.id'], name=op.f('fk_service_request_receiver_id_user_account')),
+    sa.ForeignKeyConstraint(['requester_id'], ['user_account.id'], name=op.f('fk_service_request_requester_id_user_account')),
+    sa.ForeignKeyConstraint(['team_id'], ['service_team.id'], name=op.f('fk_service_request_team_id_service_team')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_service_request_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_service_request'))
+    )
+    with op.batch_alter_table('service_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_service_request_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_request_community_id'), ['community_id'], unique=False)
+        batch_op.create_index('ix_service_request_queue', ['community_id', 'status', 'due_completion_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_request_receiver_id'), ['receiver_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_request_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_request_team_id'), ['team_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_service_request_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('turnout_point',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -544,11 +618,75 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_paper_entry_box_id'), ['box_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_paper_entry_voter_ref'), ['voter_ref'], unique=False)
 
+    op.create_table('request_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('from_status', sa.String(length=20), nullable=True),
+    sa.Column('to_status', sa.String(length=20), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('public', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_request_event_actor_id_user_account')),
+    sa.ForeignKeyConstraint(['request_id'], ['service_request.id'], name=op.f('fk_request_event_request_id_service_request')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request_event'))
+    )
+    with op.batch_alter_table('request_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_request_event_request_id'), ['request_id'], unique=False)
+
+    op.create_table('request_photo',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('content_type', sa.String(length=40), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['service_request.id'], name=op.f('fk_request_photo_request_id_service_request')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_request_photo_uploaded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request_photo'))
+    )
+    with op.batch_alter_table('request_photo', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_request_photo_request_id'), ['request_id'], unique=False)
+
+    op.create_table('return_visit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('due_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('done_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('rated_by_id', sa.Integer(), nullable=True),
+    sa.Column('overall', sa.Integer(), nullable=True),
+    sa.Column('speed', sa.Integer(), nullable=True),
+    sa.Column('attitude', sa.Integer(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.CheckConstraint('attitude IS NULL OR (attitude BETWEEN 1 AND 5)', name=op.f('ck_return_visit_attitude_1_to_5')),
+    sa.CheckConstraint('overall IS NULL OR (overall BETWEEN 1 AND 5)', name=op.f('ck_return_visit_overall_1_to_5')),
+    sa.CheckConstraint('speed IS NULL OR (speed BETWEEN 1 AND 5)', name=op.f('ck_return_visit_speed_1_to_5')),
+    sa.ForeignKeyConstraint(['rated_by_id'], ['user_account.id'], name=op.f('fk_return_visit_rated_by_id_user_account')),
+    sa.ForeignKeyConstraint(['request_id'], ['service_request.id'], name=op.f('fk_return_visit_request_id_service_request')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_return_visit'))
+    )
+    with op.batch_alter_table('return_visit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_return_visit_request_id'), ['request_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('return_visit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_return_visit_request_id'))
+
+    op.drop_table('return_visit')
+    with op.batch_alter_table('request_photo', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_request_photo_request_id'))
+
+    op.drop_table('request_photo')
+    with op.batch_alter_table('request_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_request_event_request_id'))
+
+    op.drop_table('request_event')
     with op.batch_alter_table('paper_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_paper_entry_voter_ref'))
         batch_op.drop_index(batch_op.f('ix_paper_entry_box_id'))
@@ -564,6 +702,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_turnout_point_box_newest')
 
     op.drop_table('turnout_point')
+    with op.batch_alter_table('service_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_request_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_service_request_team_id'))
+        batch_op.drop_index(batch_op.f('ix_service_request_requester_id'))
+        batch_op.drop_index(batch_op.f('ix_service_request_receiver_id'))
+        batch_op.drop_index('ix_service_request_queue')
+        batch_op.drop_index(batch_op.f('ix_service_request_community_id'))
+        batch_op.drop_index(batch_op.f('ix_service_request_assignee_id'))
+
+    op.drop_table('service_request')
     with op.batch_alter_table('scrutineer_key', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scrutineer_key_box_id'))
 
@@ -620,6 +768,10 @@ def downgrade() -> None:
 
     op.drop_table('meeting_request_support')
     op.drop_table('ballot_box')
+    with op.batch_alter_table('service_team', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_service_team_community_id'))
+
+    op.drop_table('service_team')
     with op.batch_alter_table('role_grant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_grant_user_id'))
         batch_op.drop_index(batch_op.f('ix_role_grant_office_id'))

@@ -14,8 +14,19 @@ from datetime import timedelta
 import pytest
 
 from app.meetings import services as meeting_services
-from app.models import ApiToken, MeetingForm, MeetingKind, MeetingRequest, Role, utcnow
+from app.models import (
+    ApiToken,
+    MeetingForm,
+    MeetingKind,
+    MeetingRequest,
+    RequestKind,
+    Role,
+    Urgency,
+    utcnow,
+)
 from app.register.services import upload_import
+from app.service.services import Photo, file_request
+from app.service.workflow import DESK
 from elections.rules import Matter
 
 ANON = "anonymous"
@@ -31,6 +42,9 @@ VOTERS = frozenset({"owner", "resident"})
 MEETING_OFFICE = MEETING_MANAGERS | {"staff"}
 TURNOUT_READERS = MEETING_OFFICE | {"auditor", "scrutineer"}
 BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
+SERVICE_FILERS = frozenset({"owner", "resident", "staff"})
+SERVICE_DESK = frozenset({"staff"})
+SERVICE_STATS = frozenset({"staff", "committee", "chair", "auditor"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,25 @@ MATRIX: dict[str, Case] = {
     "meeting_requests.support": Case("POST", "/c/{c}/meeting-requests/{request}/support",
                                      frozenset({"owner"})),
     "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
+    # The service desk. The request of the world was filed by the desk for a caller without an
+    # account: only the desk sees it (owners and residents get 404, not even its existence).
+    "service.mine": Case("GET", "/c/{c}/service", SERVICE_FILERS),
+    "service.new": Case("GET", "/c/{c}/service/new", SERVICE_FILERS),
+    "service.detail": Case("GET", "/c/{c}/service/requests/{req}", SERVICE_DESK),
+    "service.photo": Case("GET", "/c/{c}/service/requests/{req}/photos/{photo}", SERVICE_DESK),
+    "service.note": Case("POST", "/c/{c}/service/requests/{req}/notes", SERVICE_DESK),
+    "service.rate": Case("POST", "/c/{c}/service/requests/{req}/rating", SERVICE_DESK),
+    "service.reopen": Case("POST", "/c/{c}/service/requests/{req}/reopen", SERVICE_DESK),
+    "service.dispatch": Case("POST", "/c/{c}/service/requests/{req}/dispatch", SERVICE_DESK),
+    "service.move": Case("POST", "/c/{c}/service/requests/{req}/status", SERVICE_DESK),
+    "service.postpone": Case("POST", "/c/{c}/service/requests/{req}/postpone", SERVICE_DESK),
+    "service.desk": Case("GET", "/c/{c}/service/desk", SERVICE_DESK),
+    "service.board": Case("GET", "/c/{c}/service/board", SERVICE_DESK),
+    "service.sweep": Case("POST", "/c/{c}/service/sweep", SERVICE_DESK),
+    "service.stats": Case("GET", "/c/{c}/service/stats", SERVICE_STATS),
+    "service.stats_xlsx": Case("GET", "/c/{c}/service/stats.xlsx", SERVICE_STATS),
+    "service.settings": Case("GET", "/c/{c}/service/settings", SERVICE_DESK),
+    "service.team_add": Case("POST", "/c/{c}/service/teams", SERVICE_DESK),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -158,8 +191,12 @@ def world(make, db_session):
                            created_by_id=target.id, created_at=utcnow())
     db_session.add(asked)
     db_session.flush()
+    req = file_request(db_session, actor=target, now=utcnow(), community=own, party=DESK,
+                       kind=RequestKind.COMPLAINT, urgency=Urgency.NORMAL, place="Gate",
+                       description="Noise", caller_name="Caller",
+                       photos=[Photo("p.png", b"\x89PNG\r\n\x1a\n" + bytes(8))])
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting, "request": asked}
+            "import": pending, "meeting": meeting, "request": asked, "req": req}
 
 
 def _published_meeting(db_session, actor, community):
@@ -178,7 +215,8 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
                           motion=world["meeting"].motions[0].id, proxy=0, objection=0,
-                          request=world["request"].id)
+                          request=world["request"].id, req=world["req"].id,
+                          photo=world["req"].photos[0].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
