@@ -22,6 +22,21 @@ from .meetings import (
     Motion,
     NoticeRevision,
 )
+from .money import (
+    AccountingPeriod,
+    AccountKind,
+    Disclosure,
+    DisclosureKind,
+    FundSpend,
+    FundSpendUnit,
+    ImmutableRecord,
+    JournalEntry,
+    JournalLine,
+    Ledger,
+    LedgerAccount,
+    LedgerHead,
+    SpendBasis,
+)
 from .notifications import Notification
 from .register import ImportStatus, RegisterImport
 from .voting import (
@@ -41,6 +56,8 @@ from .voting import (
 
 __all__ = [
     "ROLES_NEEDING_TOTP",
+    "AccountKind",
+    "AccountingPeriod",
     "ActivationCode",
     "ApiToken",
     "AuditEntry",
@@ -53,7 +70,17 @@ __all__ = [
     "Building",
     "Channel",
     "Community",
+    "Disclosure",
+    "DisclosureKind",
+    "FundSpend",
+    "FundSpendUnit",
+    "ImmutableRecord",
     "ImportStatus",
+    "JournalEntry",
+    "JournalLine",
+    "Ledger",
+    "LedgerAccount",
+    "LedgerHead",
     "Meeting",
     "MeetingForm",
     "MeetingKind",
@@ -75,6 +102,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "ScrutineerKey",
+    "SpendBasis",
     "TurnoutPoint",
     "Unit",
     "UnitUse",
