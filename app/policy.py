@@ -50,25 +50,33 @@ class Permission(enum.StrEnum):
     PROXY_MANAGE = "community:proxy:manage"
     TURNOUT_READ = "community:turnout:read"
     BUNDLE_READ = "community:meeting:bundle"
+    #: Published statements and the fund's reports; an owner's own units' fund statement.
+    MONEY_READ = "community:accounts:read"
+    #: Booking entries, importing statements, filing and paying fund spends, publishing.
+    MONEY_BOOK = "community:accounts:book"
+    #: The whole journal, its chain check, every unit's sub-account (committee, auditors).
+    MONEY_AUDIT = "community:accounts:audit"
 
 
 P = Permission
-_GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ}
+_GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ,
+               P.MONEY_READ, P.MONEY_AUDIT}
 #: What the committee does around a vote (never reading a ballot: nobody can before opening).
 _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MANAGE,
                    P.TURNOUT_READ, P.BUNDLE_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
-                           P.MEETING_OBJECT, P.BUNDLE_READ}),
+                           P.MEETING_OBJECT, P.BUNDLE_READ, P.MONEY_READ}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.MONEY_BOOK}
     ),
     Role.CHAIR: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
+           P.MONEY_BOOK}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),

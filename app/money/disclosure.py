@@ -222,3 +222,24 @@ def figures_of(disclosure: Disclosure) -> dict:
         "income": [(c, n, Decimal(v)) for c, n, v in fig["income"]],
         "expense": [(c, n, Decimal(v)) for c, n, v in fig["expense"]],
     }
+
+
+def chart_data(fig: dict) -> dict:
+    """What the disclosure page's charts draw, from the published figures."""
+    from ..charts import Series
+    from .ledger import ACCOUNT_LABELS
+
+    def named(code: str, name: str) -> str:
+        label = ACCOUNT_LABELS.get(code)
+        return str(label) if label is not None else name
+
+    fund_fig = fig["fund"]
+    return {
+        "income_items": [(named(c, n), v) for c, n, v in fig["income"] if v],
+        "expense_items": [(named(c, n), v) for c, n, v in fig["expense"] if v],
+        "trend_labels": [day[:7] for day, _v in fund_fig["trend"]],
+        "trend_series": Series(str(_("Fund balance")),
+                               [Decimal(v) for _d, v in fund_fig["trend"]]),
+        "fund_categories": [(str(CATEGORIES.get(c, c)), Decimal(v))
+                            for c, v in fund_fig["by_category"]],
+    }

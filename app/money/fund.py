@@ -17,7 +17,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from elections.rules import Matter
 
@@ -114,6 +114,32 @@ def share_interest(
                       entry_date=entry_date, memo=memo, lines=lines, source=INTEREST)
 
 
+def top_up(
+    session: Session, *, actor: User, now: dt.datetime, community: Community,
+    rate_per_m2: Decimal, entry_date: dt.date, memo: str, motion_id: int | None,
+) -> JournalEntry:
+    """Raise the fund again (续筹), by area: only on an adopted motion of item 6 (≥ 3/4)."""
+    raising = {m.id for m in adopted_motions(session, community, Matter.RAISE_FUND)}
+    if not motion_id or motion_id not in raising:
+        raise Conflict(_("Topping up the fund needs a motion to raise it that the owners "
+                         "adopted (art. 278, item 6: at least three quarters)."))
+    return deposit_by_area(session, actor=actor, now=now, community=community,
+                           rate_per_m2=rate_per_m2, entry_date=entry_date,
+                           memo=memo, source=TOP_UP)
+
+
+def owned_units(session: Session, user: User, community: Community) -> list[Unit]:
+    """The units ``user`` owns now in ``community`` (a tenant sees no fund statement)."""
+    from ..models import Ownership, Person
+
+    return list(session.scalars(
+        select(Unit).join(Ownership, Ownership.unit_id == Unit.id)
+        .join(Person, Person.id == Ownership.person_id)
+        .where(Person.user_id == user.id, Person.community_id == community.id,
+               Unit.community_id == community.id, Ownership.ended_at.is_(None))
+        .order_by(Unit.id).distinct()))
+
+
 # --- expenditures ---------------------------------------------------------------------------
 
 
@@ -190,7 +216,9 @@ def spends_of(session: Session, community: Community) -> list[FundSpend]:
 def spent_on(spend: FundSpend) -> Decimal:
     """What was paid on ``spend`` (reversals, which carry the spend too, take theirs back)."""
     fen = 0
-    for entry in spend.payments:
+    session = object_session(spend)
+    entries = session.scalars(select(JournalEntry).where(JournalEntry.spend_id == spend.id))
+    for entry in entries:
         total = to_fen(entry_total(entry))
         fen += -total if entry.reverses_id is not None else total
     return from_fen(fen)
@@ -221,7 +249,6 @@ def pay_spend(
     entry = post_entry(session, actor=actor, now=now, community=community, ledger=Ledger.FUND,
                        entry_date=entry_date, memo=memo or spend.title, lines=lines,
                        source=SPEND, spend_id=spend.id, audit=False)
-    session.expire(spend, ["payments"])
     record(session, actor=actor, action="money.spend_paid", now=now,
            community_id=community.id, target=f"spend:{spend.id}",
            details={"amount": str(amount), "entry": entry.seq})
@@ -237,7 +264,7 @@ def unit_statement(session: Session, unit: Unit) -> list[tuple[JournalEntry, Dec
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
         .where(JournalLine.unit_id == unit.id, LedgerAccount.code == FUND_OWNERS)
-        .order_by(JournalEntry.entry_date, JournalEntry.seq)).tuples()
+        .order_by(JournalEntry.entry_date, JournalEntry.seq)).all()
     balance, result = 0, []
     for entry, line in rows:
         change = to_fen(line.credit) - to_fen(line.debit)

@@ -307,6 +307,11 @@ def reverse_entry(session: Session, *, actor: User, now: dt.datetime, entry: Jou
         entry_date=entry_date, memo=_("Reversal of entry %(seq)s: %(reason)s", seq=entry.seq,
                                       reason=reason)[:200],
         lines=mirror, source=entry.source, reverses=entry, spend_id=entry.spend_id, audit=False)
+    if entry.spend_id is not None:
+        from ..models import FundSpend
+
+        spend = session.get(FundSpend, entry.spend_id)
+        session.expire(spend, ["payments"])
     record(session, actor=actor, action="money.entry_reversed", now=now,
            community_id=community.id, target=f"journal:{entry.seq}",
            details={"reversal": reversal.seq, "reason": reason})
@@ -334,7 +339,7 @@ def reversed_seqs(session: Session, community: Community) -> dict[int, int]:
     """``id of a reversed entry → seq of its reversal``."""
     rows = session.execute(select(JournalEntry.reverses_id, JournalEntry.seq).where(
         JournalEntry.community_id == community.id, JournalEntry.reverses_id.is_not(None)))
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 # --- checking -------------------------------------------------------------------------------
@@ -428,7 +433,7 @@ def group_by_building(session: Session, community: Community,
     totals: dict[str, int] = defaultdict(int)
     rows = session.execute(
         select(Unit.id, Unit.building_id).where(Unit.community_id == community.id))
-    building_of = dict(rows.tuples())
+    building_of = dict(rows.all())
     names = {b.id: b.name for b in community.buildings}
     for name in names.values():
         totals[name] += 0
