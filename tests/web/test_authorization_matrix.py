@@ -9,12 +9,16 @@ so nobody adds a page without saying who may see it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
 from app.meetings import services as meeting_services
-from app.models import ApiToken, MeetingForm, MeetingKind, Role, utcnow
+from app.models import ApiToken, DisclosureKind, Ledger, MeetingForm, MeetingKind, Role, utcnow
+from app.money.disclosure import publish_disclosure
+from app.money.fund import file_spend
+from app.money.ledger import BANK, Line, post_entry
 from app.register.services import upload_import
 from elections.rules import Matter
 
@@ -31,6 +35,9 @@ VOTERS = frozenset({"owner", "resident"})
 MEETING_OFFICE = MEETING_MANAGERS | {"staff"}
 TURNOUT_READERS = MEETING_OFFICE | {"auditor", "scrutineer"}
 BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
+BOOKKEEPERS = frozenset({"committee", "chair"})
+MONEY_AUDITORS = BOOKKEEPERS | {"auditor"}
+MONEY_READERS = MONEY_AUDITORS | {"owner"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,21 @@ MATRIX: dict[str, Case] = {
     "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
     "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
     "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
+    # Money: published statements for owners and the governance roles; the books and the
+    # fund's sub-accounts for the committee and auditors; booking for the committee (an empty
+    # POST answers 422 to them: the form names what is missing).
+    "money.index": Case("GET", "/c/{c}/money", MONEY_READERS),
+    "money.publish": Case("POST", "/c/{c}/money/disclosures", BOOKKEEPERS),
+    "money.disclosure": Case("GET", "/c/{c}/money/disclosures/{disclosure}", MONEY_READERS),
+    "money.journal": Case("GET", "/c/{c}/money/journal", MONEY_AUDITORS),
+    "money.new_entry": Case("GET", "/c/{c}/money/journal/new", BOOKKEEPERS),
+    "money.reverse": Case("POST", "/c/{c}/money/journal/{entry}/reverse", BOOKKEEPERS),
+    "money.import_upload": Case("GET", "/c/{c}/money/import", BOOKKEEPERS),
+    "money.fund_overview": Case("GET", "/c/{c}/money/fund", MONEY_AUDITORS),
+    "money.fund_receipt": Case("POST", "/c/{c}/money/fund/receipts", BOOKKEEPERS),
+    "money.file_spend": Case("POST", "/c/{c}/money/fund/spends", BOOKKEEPERS),
+    "money.pay_spend": Case("POST", "/c/{c}/money/fund/spends/{spend}/pay", BOOKKEEPERS),
+    "money.my_fund": Case("GET", "/c/{c}/money/fund/mine", MONEY_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -132,7 +154,7 @@ def test_every_view_declares_its_permission(app):
 
 
 @pytest.fixture
-def world(make, db_session):
+def world(make, db_session, app):
     """Community A (asked about) and B (elsewhere), each with one account per role."""
     own, other = make.community(), make.community()
     users = {
@@ -149,8 +171,25 @@ def world(make, db_session):
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
     meeting = _published_meeting(db_session, target, own)
+    with app.test_request_context():
+        money = _money(db_session, make, target, own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting}
+            "import": pending, "meeting": meeting, **money}
+
+
+def _money(db_session, make, actor, community):
+    """A published statement, one booked entry and one (emergency) fund spend."""
+    now = utcnow()
+    published = publish_disclosure(db_session, actor=actor, now=now, community=community,
+                                   kind=DisclosureKind.MONTHLY, starts_on=date(2026, 1, 1),
+                                   today=date(2026, 12, 3))
+    entry = post_entry(db_session, actor=actor, now=now, community=community,
+                       ledger=Ledger.OPERATING, entry_date=date(2026, 2, 10), memo="停车费",
+                       lines=[Line(BANK, debit=Decimal(10)), Line("4001", credit=Decimal(10))])
+    spend = file_spend(db_session, actor=actor, now=now, community=community, title="水管",
+                       category="pipes", budget=Decimal(100),
+                       unit_ids=[make.unit(community).id], emergency_kind="water_main")
+    return {"disclosure": published, "entry": entry, "spend": spend}
 
 
 def _published_meeting(db_session, actor, community):
@@ -168,7 +207,9 @@ def _published_meeting(db_session, actor, community):
 def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
-                          motion=world["meeting"].motions[0].id, proxy=0, objection=0)
+                          motion=world["meeting"].motions[0].id, proxy=0, objection=0,
+                          disclosure=world["disclosure"].id, entry=world["entry"].seq,
+                          spend=world["spend"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
