@@ -186,12 +186,10 @@ def publish_disclosure(
            community_id=community.id, target=f"disclosure:{disclosure.id}",
            details={"kind": kind.value, "starts_on": starts_on.isoformat(),
                     "ends_on": ends_on.isoformat(), "ledger_seq": seq})
-    from flask import url_for
-
+    # A plain path (not url_for), so the demo can publish outside a request too.
     notify(session, now=now, community=community, recipients=owners_of(session, community),
            kind="money.disclosure",
-           link=url_for("money.disclosure", community_id=community.id,
-                        disclosure_id=disclosure.id),
+           link=f"/c/{community.id}/money/disclosures/{disclosure.id}",
            message=lambda: (_("The accounts for %(start)s – %(end)s are published",
                               start=starts_on.isoformat(), end=ends_on.isoformat()),
                             _("Income %(income)s yuan, expenses %(expense)s yuan; the "

@@ -70,3 +70,14 @@ def test_the_demo_bundle_verifies_offline(built, db_session, tmp_path, capsys):
     demo.print_logins(db_session)
     # The command printed names the file where it really is.
     assert f"python -m elections.verify {path}" in capsys.readouterr().out
+
+
+def test_the_demo_books_verify_and_statements_are_published(built, db_session):
+    """Do the demo's books check out, with published statements and a fund that adds up?"""
+    from app.money import disclosure, ledger
+
+    assert ledger.verify_ledger(db_session, built).ok
+    published = disclosure.disclosures_of(db_session, built)
+    assert len(published) == 3
+    per_unit = ledger.unit_fund_balances(db_session, built)
+    assert sum(per_unit.values()) == ledger.balances(db_session, built)["F101"]
