@@ -282,3 +282,28 @@ def test_auditor_sees_a_tampered_entry_named(client, login, place, db_session):
     assert "entry 2" in page
     assert "entry content changed" in page
     assert client.get(f"/c/{c.id}/money/journal/new").status_code == 403
+
+
+def test_every_money_page_renders_in_chinese(client, login, place, db_session, app):
+    """Do the pages render in the default language, with data on them?"""
+    c = place["c"]
+    fund.deposit_by_area(db_session, actor=place["committee"], now=utcnow(), community=c,
+                         rate_per_m2=Decimal("100"), entry_date=dt.date(2026, 1, 5), memo="d")
+    fund.file_spend(db_session, actor=place["committee"], now=utcnow(), community=c,
+                    title="水管", category="pipes", budget=Decimal(100),
+                    unit_ids=[place["units"][0].id], emergency_kind="water_main")
+    with app.test_request_context():
+        from app.models import DisclosureKind
+        from app.money.disclosure import publish_disclosure
+        published = publish_disclosure(db_session, actor=place["committee"], now=utcnow(),
+                                       community=c, kind=DisclosureKind.MONTHLY,
+                                       starts_on=dt.date(2026, 1, 1), today=dt.date(2026, 3, 1))
+    login(place["committee"])
+    client.get("/?lang=zh_Hans_CN")
+    for path in ("", "/journal", "/journal/new", "/import", "/fund", "/fund/mine",
+                 f"/disclosures/{published.id}"):
+        response = client.get(f"/c/{c.id}/money{path}")
+        assert response.status_code == 200, path
+        assert "专项维修资金" in response.get_data(as_text=True) or path != "/fund"
+    assert "维修资金余额" in client.get(f"/c/{c.id}/money/disclosures/{published.id}").get_data(
+        as_text=True)
