@@ -31,7 +31,8 @@ from elections.signatures import signature_problems
 
 @pytest.fixture
 def ctx(app):
-    with app.test_request_context():
+    """A request in English, so the tests read the domain errors' English text."""
+    with app.test_request_context("/?lang=en"):
         yield
 
 
