@@ -15,6 +15,7 @@ ACTION_LABELS = {
     "money.disclosure_published": _l("Statement published"),
     "money.entry_posted": _l("Entry booked"),
     "money.entry_reversed": _l("Entry reversed"),
+    "money.exported": _l("Books exported for audit"),
     "money.period_closed": _l("Accounting period closed"),
     "money.spend_filed": _l("Fund expenditure filed"),
     "money.spend_paid": _l("Fund expenditure paid"),

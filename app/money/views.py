@@ -11,18 +11,31 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import db
+from ..audit.services import record
 from ..errors import DomainError
 from ..models import Community, DisclosureKind, Ledger, Unit, utcnow
+from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
 from ..signing import site_key_fingerprint
 from . import disclosure as disclosures
 from . import fund, ledger
+from .export import audit_workbook
 from .forms import (
     DepositForm,
     EntryForm,
@@ -36,6 +49,7 @@ from .forms import (
 from .imports import ImportRejected, import_statement
 
 bp = Blueprint("money", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _today(community: Community) -> dt.date:
@@ -301,3 +315,45 @@ def my_fund(community):
     statements = [(u, fund.unit_statement(s, u))
                   for u in fund.owned_units(s, current_user, community)]
     return render_template("money/my_fund.html", community=community, statements=statements)
+
+
+@bp.route("/c/<int:community_id>/money/disclosures/<int:disclosure_id>.pdf")
+@requires(Permission.MONEY_READ)
+def disclosure_pdf(community, disclosure_id: int):
+    published = disclosures.load_disclosure(db.session(), community, disclosure_id)
+    fig = disclosures.figures_of(published)
+    with force_locale("zh_Hans_CN"):
+        pdf = render_pdf("pdf/money_disclosure.html", community=community, d=published,
+                         fig=fig, fingerprint=site_key_fingerprint(), Decimal=Decimal,
+                         signed_on=published.published_at.date().isoformat(),
+                         **disclosures.chart_data(fig))
+    return _file(pdf, PDF_MIMETYPE, f"statement-{published.starts_on.isoformat()}"
+                                    f"-{published.kind.value}.pdf")
+
+
+@bp.route("/c/<int:community_id>/money/fund/mine.pdf")
+@requires(Permission.MONEY_READ)
+def my_fund_pdf(community):
+    s = db.session()
+    statements = [(u, fund.unit_statement(s, u))
+                  for u in fund.owned_units(s, current_user, community)]
+    pdf = render_pdf("pdf/money_fund_statement.html", community=community,
+                     statements=statements, signed_on=_today(community).isoformat())
+    return _file(pdf, PDF_MIMETYPE, "fund-statement.pdf")
+
+
+@bp.route("/c/<int:community_id>/money/export.xlsx")
+@requires(Permission.MONEY_AUDIT)
+def audit_export(community):
+    s = db.session()
+    record(s, actor=current_user, action="money.exported", now=utcnow(),
+           community_id=community.id, target=f"community:{community.id}")
+    return _file(audit_workbook(s, community), XLSX,
+                 f"books-{community.id}-{_today(community).isoformat()}.xlsx")
+
+
+def _file(data: bytes, mimetype: str, filename: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

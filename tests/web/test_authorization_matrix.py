@@ -127,6 +127,10 @@ MATRIX: dict[str, Case] = {
     "money.file_spend": Case("POST", "/c/{c}/money/fund/spends", BOOKKEEPERS),
     "money.pay_spend": Case("POST", "/c/{c}/money/fund/spends/{spend}/pay", BOOKKEEPERS),
     "money.my_fund": Case("GET", "/c/{c}/money/fund/mine", MONEY_READERS),
+    "money.my_fund_pdf": Case("GET", "/c/{c}/money/fund/mine.pdf", MONEY_READERS),
+    "money.disclosure_pdf": Case("GET", "/c/{c}/money/disclosures/{disclosure}.pdf",
+                                 MONEY_READERS),
+    "money.audit_export": Case("GET", "/c/{c}/money/export.xlsx", MONEY_AUDITORS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.

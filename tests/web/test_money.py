@@ -307,3 +307,34 @@ def test_every_money_page_renders_in_chinese(client, login, place, db_session, a
         assert "专项维修资金" in response.get_data(as_text=True) or path != "/fund"
     assert "维修资金余额" in client.get(f"/c/{c.id}/money/disclosures/{published.id}").get_data(
         as_text=True)
+
+
+def test_owner_downloads_pdfs_and_auditor_exports_the_books(client, login, place, db_session,
+                                                            app):
+    """Does the owner get the statement's PDF and their fund statement, and the auditor the
+    whole books as XLSX (every line, every unit, every spend)?"""
+    c = place["c"]
+    fund.deposit_by_area(db_session, actor=place["committee"], now=utcnow(), community=c,
+                         rate_per_m2=Decimal("100"), entry_date=dt.date(2026, 1, 5), memo="d")
+    with app.test_request_context():
+        from app.models import DisclosureKind
+        from app.money.disclosure import publish_disclosure
+        published = publish_disclosure(db_session, actor=place["committee"], now=utcnow(),
+                                       community=c, kind=DisclosureKind.MONTHLY,
+                                       starts_on=dt.date(2026, 1, 1), today=dt.date(2026, 3, 1))
+    login(place["owner"])
+    pdf = client.get(f"/c/{c.id}/money/disclosures/{published.id}.pdf")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF")
+    mine = client.get(f"/c/{c.id}/money/fund/mine.pdf")
+    assert mine.data.startswith(b"%PDF")
+    assert client.get(f"/c/{c.id}/money/export.xlsx").status_code == 403
+    client.post("/logout")
+    login(place["auditor"])
+    response = client.get(f"/c/{c.id}/money/export.xlsx")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data))
+    journal, units, _spends = book.worksheets
+    assert journal.max_row == 1 + 1 + len(place["units"])  # header, bank line, unit lines
+    assert sum(Decimal(str(r[3])) for r in units.iter_rows(min_row=2, values_only=True)) == (
+        Decimal(100) * sum(u.area for u in place["units"]))
