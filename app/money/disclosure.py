@@ -27,6 +27,7 @@ from ..models import (
     JournalEntry,
     Ledger,
     LedgerHead,
+    Unit,
     User,
 )
 from ..notifications.services import notify, owners_of
@@ -96,8 +97,12 @@ def _fund_flows(session: Session, community: Community, starts_on: dt.date,
 
 
 def statement(session: Session, community: Community, starts_on: dt.date,
-              ends_on: dt.date) -> dict:
-    """The figures of a period, as the published record holds them (amounts as strings)."""
+              ends_on: dt.date, *, with_units: bool = False) -> dict:
+    """The figures of a period, as the published record holds them (amounts as strings).
+
+    ``with_units`` adds every unit's sub-account balance (the yearly fund report lists them,
+    as the national fund rules ask).
+    """
     accounts = accounts_of(session, community)
     moved = balances(session, community, since=starts_on, until=ends_on)
     income = [(a.code, a.name, str(moved[a.code])) for a in accounts
@@ -128,6 +133,11 @@ def statement(session: Session, community: Community, starts_on: dt.date,
                            "basis": spend.basis.value, "motion_id": spend.motion_id,
                            "emergency": spend.emergency_kind, "units": len(spend.units)})
             by_category[spend.category] += paid
+    units = []
+    if with_units:
+        for unit in session.scalars(select(Unit).where(Unit.community_id == community.id)
+                                    .order_by(Unit.building_id, Unit.number)):
+            units.append((unit.label, str(unit.area), str(per_unit.get(unit.id, "0.00"))))
     return {
         "income": income, "expense": expense,
         "total_income": str(from_fen(total_in)), "total_expense": str(from_fen(total_out)),
@@ -145,6 +155,7 @@ def statement(session: Session, community: Community, starts_on: dt.date,
             "spends": spends,
             "by_category": [(c, str(from_fen(by_category[c]))) for c in CATEGORIES
                             if by_category.get(c)],
+            "units": units,
         },
     }
 
@@ -163,7 +174,8 @@ def publish_disclosure(
             Disclosure.starts_on == starts_on)):
         raise Conflict(_("This statement is already published; a published statement "
                          "cannot change."))
-    figures = statement(session, community, starts_on, ends_on)
+    figures = statement(session, community, starts_on, ends_on,
+                        with_units=kind is DisclosureKind.YEARLY)
     head = session.get(LedgerHead, community.id)
     seq, head_hash = (head.seq, head.entry_hash) if head else (0, "0" * 64)
     title = f"{community.name} {starts_on.isoformat()} – {ends_on.isoformat()}"

@@ -271,3 +271,16 @@ def test_every_balance_is_the_sum_of_its_entries(db_session, make, ctx, ops):
     assert got["5002"] == by_account.get("5002", 0)
     assert sum(ln.debit for ln in lines) == sum(ln.credit for ln in lines)
     assert ledger.verify_ledger(db_session, community).ok
+
+
+def test_yearly_report_lists_every_units_sub_account(db_session, world):
+    """Does the yearly fund report list each unit's balance, adding up to the fund's?"""
+    community, units, chair = world
+    fund.deposit_by_area(db_session, actor=chair, now=utcnow(), community=community,
+                         rate_per_m2=Decimal("33.33"), entry_date=DAY, memo="d")
+    published = disclosure.publish_disclosure(
+        db_session, actor=chair, now=utcnow(), community=community,
+        kind=DisclosureKind.YEARLY, starts_on=dt.date(2026, 1, 1), today=dt.date(2027, 1, 5))
+    fund_fig = published.document["record"]["figures"]["fund"]
+    assert len(fund_fig["units"]) == len(units)
+    assert sum(Decimal(v) for _, _, v in fund_fig["units"]) == Decimal(fund_fig["closing"])
