@@ -17,6 +17,8 @@ ACTION_LABELS = {
     "money.entry_reversed": _l("Entry reversed"),
     "money.exported": _l("Books exported for audit"),
     "money.period_closed": _l("Accounting period closed"),
+    "money.review_answered": _l("Fund review answered"),
+    "money.review_asked": _l("Fund review requested"),
     "money.spend_filed": _l("Fund expenditure filed"),
     "money.spend_paid": _l("Fund expenditure paid"),
     "money.statement_imported": _l("Bank statement imported"),

@@ -223,6 +223,27 @@ class Disclosure(Base):
     published_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
 
 
+class FundReview(Base):
+    """An owner's request for a review of their unit's fund figures, answered on the record."""
+
+    __tablename__ = "fund_review"
+    __table_args__ = (
+        CheckConstraint("(answer IS NULL) = (answered_at IS NULL)", name="answer_has_time"),
+    )
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[timestamp]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[dt.datetime | None]
+
+    unit: Mapped[Unit] = relationship()
+
+
 class ImmutableRecord(RuntimeError):
     """Something tried to change or remove a booked entry or a published statement."""
 

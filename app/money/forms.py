@@ -76,3 +76,13 @@ class PublishForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = [(k.value, str(KIND_LABELS[k])) for k in DisclosureKind]
+
+
+class ReviewForm(FlaskForm):
+    unit = SelectField(_l("Unit"), coerce=int, validators=[DataRequired()])
+    question = TextAreaField(_l("Which figure do you question, and why?"),
+                             validators=[DataRequired(), Length(max=2000)])
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=4000)])

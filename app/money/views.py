@@ -34,15 +34,17 @@ from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
 from ..signing import site_key_fingerprint
 from . import disclosure as disclosures
-from . import fund, ledger
+from . import fund, ledger, reviews
 from .export import audit_workbook
 from .forms import (
+    AnswerForm,
     DepositForm,
     EntryForm,
     InterestForm,
     PayForm,
     PublishForm,
     ReverseForm,
+    ReviewForm,
     SpendForm,
     StatementImportForm,
 )
@@ -235,7 +237,8 @@ def fund_overview(community):
         spent_on=fund.spent_on, categories=fund.CATEGORIES, emergencies=fund.EMERGENCIES,
         book=can(current_user, Permission.MONEY_BOOK, community),
         deposit_form=deposit, interest_form=interest, spend_form=spend,
-        pay_form=PayForm(formdata=None),
+        pay_form=PayForm(formdata=None), answer_form=AnswerForm(formdata=None),
+        reviews=reviews.reviews_of(s, community),
     )
 
 
@@ -312,9 +315,43 @@ def my_fund(community):
     """The fund statement of each unit the reader owns (nobody else's)."""
     g.community = community
     s = db.session()
-    statements = [(u, fund.unit_statement(s, u))
-                  for u in fund.owned_units(s, current_user, community)]
-    return render_template("money/my_fund.html", community=community, statements=statements)
+    units = fund.owned_units(s, current_user, community)
+    form = ReviewForm(formdata=None)
+    form.unit.choices = [(u.id, u.label) for u in units]
+    return render_template(
+        "money/my_fund.html", community=community,
+        statements=[(u, fund.unit_statement(s, u)) for u in units], review_form=form,
+        reviews=reviews.reviews_of(s, community, user=current_user))
+
+
+@bp.route("/c/<int:community_id>/money/fund/mine/reviews", methods=["POST"])
+@requires(Permission.MONEY_READ)
+def ask_review(community):
+    g.community = community
+    s = db.session()
+    form = ReviewForm()
+    form.unit.choices = [(u.id, u.label) for u in fund.owned_units(s, current_user, community)]
+    if not form.validate_on_submit():
+        raise DomainError(_("Choose your unit and say which figure you question."),
+                          field="question")
+    reviews.ask_review(s, actor=current_user, now=utcnow(), community=community,
+                       unit_id=form.unit.data, question=form.question.data)
+    flash(_("Your request is on the record; the committee will answer it."), "success")
+    return redirect(url_for("money.my_fund", community_id=community.id))
+
+
+@bp.route("/c/<int:community_id>/money/fund/reviews/<int:review_id>/answer",
+          methods=["POST"])
+@requires(Permission.MONEY_BOOK)
+def answer_review(community, review_id: int):
+    g.community = community
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        raise DomainError(_("Write the answer."), field="answer")
+    reviews.answer_review(db.session(), actor=current_user, now=utcnow(), community=community,
+                          review_id=review_id, answer=form.answer.data)
+    flash(_("Answer recorded and sent to the owner."), "success")
+    return redirect(url_for("money.fund_overview", community_id=community.id))
 
 
 @bp.route("/c/<int:community_id>/money/disclosures/<int:disclosure_id>.pdf")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:25:09.183170
+Create Date: 2026-12-03 14:41:20.480863
 """
 
 from alembic import op
@@ -479,6 +479,28 @@ def upgrade() -> None:
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
 
+    op.create_table('fund_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint('(answer IS NULL) = (answered_at IS NULL)', name=op.f('ck_fund_review_answer_has_time')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_fund_review_answered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fund_review_community_id_community')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fund_review_unit_id_unit')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_fund_review_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_review'))
+    )
+    with op.batch_alter_table('fund_review', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fund_review_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_review_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_review_user_id'), ['user_id'], unique=False)
+
     op.create_table('fund_spend',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
@@ -726,6 +748,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_fund_spend_community_id'))
 
     op.drop_table('fund_spend')
+    with op.batch_alter_table('fund_review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_review_user_id'))
+        batch_op.drop_index(batch_op.f('ix_fund_review_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fund_review_community_id'))
+
+    op.drop_table('fund_review')
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
 

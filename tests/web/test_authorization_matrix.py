@@ -130,6 +130,10 @@ MATRIX: dict[str, Case] = {
     "money.my_fund_pdf": Case("GET", "/c/{c}/money/fund/mine.pdf", MONEY_READERS),
     "money.disclosure_pdf": Case("GET", "/c/{c}/money/disclosures/{disclosure}.pdf",
                                  MONEY_READERS),
+    # Any reader may ask, but only about a unit they own (the form offers only those; an
+    # empty form answers 422).
+    "money.ask_review": Case("POST", "/c/{c}/money/fund/mine/reviews", MONEY_READERS),
+    "money.answer_review": Case("POST", "/c/{c}/money/fund/reviews/0/answer", BOOKKEEPERS),
     "money.audit_export": Case("GET", "/c/{c}/money/export.xlsx", MONEY_AUDITORS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),

@@ -338,3 +338,33 @@ def test_owner_downloads_pdfs_and_auditor_exports_the_books(client, login, place
     assert journal.max_row == 1 + 1 + len(place["units"])  # header, bank line, unit lines
     assert sum(Decimal(str(r[3])) for r in units.iter_rows(min_row=2, values_only=True)) == (
         Decimal(100) * sum(u.area for u in place["units"]))
+
+
+def test_owner_asks_for_a_review_and_the_committee_answers(client, login, place, db_session):
+    """Is an owner's review request kept on the record, limited to their own unit, answered
+    once, and both sides told?"""
+    from app.models import FundReview
+
+    c, units = place["c"], place["units"]
+    login(place["owner"])
+    client.get("/?lang=en")
+    other = client.post(f"/c/{c.id}/money/fund/mine/reviews",
+                        data={"unit": str(units[1].id), "question": "Why?"})
+    assert other.status_code == 422  # not a unit of theirs: not even offered
+    response = client.post(f"/c/{c.id}/money/fund/mine/reviews",
+                           data={"unit": str(units[0].id), "question": "Interest looks low"})
+    assert response.status_code == 302
+    review = db_session.scalar(select(FundReview).where(FundReview.community_id == c.id))
+    assert review.unit_id == units[0].id
+    committee_notices = db_session.scalars(select(Notification.kind).where(
+        Notification.user_id == place["committee"].id)).all()
+    assert "money.review_asked" in committee_notices
+    client.post("/logout")
+    login(place["committee"])
+    url = f"/c/{c.id}/money/fund/reviews/{review.id}/answer"
+    assert client.post(url, data={"answer": "Rate 0.35 %, see entry 4."}).status_code == 302
+    assert client.post(url, data={"answer": "again"}).status_code == 409
+    client.post("/logout")
+    login(place["owner"])
+    page = client.get(f"/c/{c.id}/money/fund/mine").get_data(as_text=True)
+    assert "Rate 0.35 %, see entry 4." in page
