@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from .main.views import bp as main_bp
     from .meetings.views import bp as meetings_bp
     from .meetings.vote_views import bp as voting_bp
+    from .money.fee_views import bp as fees_bp
     from .money.views import bp as money_bp
     from .notifications.views import bp as notifications_bp
     from .register.views import bp as register_bp
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(voting_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(money_bp)
+    app.register_blueprint(fees_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

@@ -244,6 +244,78 @@ class FundReview(Base):
     unit: Mapped[Unit] = relationship()
 
 
+class FeeSchedule(Base):
+    """A published fee schedule (明码标价): rates by use, in force from a date; never edited,
+    a new schedule replaces it."""
+
+    __tablename__ = "fee_schedule"
+    __table_args__ = (UniqueConstraint("community_id", "effective_from"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    #: ``[{"use", "basis": "per_m2" | "per_unit", "rate": "2.35", "name"}]``, rates in yuan a
+    #: month; signed with the site key in ``document``.
+    document: Mapped[dict] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime]
+    published_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+
+
+class FeeBill(Base):
+    """One month's property fee of one unit, from the schedule in force."""
+
+    __tablename__ = "fee_bill"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "period"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    #: The first day of the month billed.
+    period: Mapped[dt.date] = mapped_column(Date)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("fee_schedule.id"))
+    issued_at: Mapped[dt.datetime]
+
+    unit: Mapped[Unit] = relationship()
+
+
+class FeePayment(Base):
+    """A payment of property fees; a bank row that matches no unit stays unmatched (listed)."""
+
+    __tablename__ = "fee_payment"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    #: The payer's reference or the bank row's text (for unmatched rows: what was written).
+    reference: Mapped[str200] = mapped_column(default="")
+    source: Mapped[str] = mapped_column(String(40), default="staff")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[timestamp]
+
+    unit: Mapped[Unit | None] = relationship()
+
+
+class FeeFollowUp(Base):
+    """A follow-up of a unit in arrears (催缴记录): who spoke to whom, and what was said."""
+
+    __tablename__ = "fee_follow_up"
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    note: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[timestamp]
+
+
 class ImmutableRecord(RuntimeError):
     """Something tried to change or remove a booked entry or a published statement."""
 
@@ -252,6 +324,6 @@ def _refuse_change(_mapper, _connection, target) -> None:
     raise ImmutableRecord(f"{type(target).__name__} {target.id} is append-only")
 
 
-for _model in (JournalEntry, JournalLine, Disclosure):
+for _model in (JournalEntry, JournalLine, Disclosure, FeeSchedule):
     event.listen(_model, "before_update", _refuse_change)
     event.listen(_model, "before_delete", _refuse_change)

@@ -86,3 +86,34 @@ class ReviewForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=4000)])
+
+
+class ScheduleForm(FlaskForm):
+    effective_from = DateField(_l("In force from (first day of a month)"),
+                               validators=[DataRequired()])
+    residential = StringField(_l("Homes: yuan per m² a month"),
+                              validators=[DataRequired(), Length(max=20)])
+    commercial = StringField(_l("Shops: yuan per m² a month"),
+                             validators=[DataRequired(), Length(max=20)])
+    parking = StringField(_l("Parking: yuan per space a month"),
+                          validators=[DataRequired(), Length(max=20)])
+    other = StringField(_l("Other units: yuan per m² a month"),
+                        validators=[DataRequired(), Length(max=20)])
+    other_charges = TextAreaField(_l("Other charges (one a line)"),
+                                  validators=[Optional(), Length(max=2000)])
+
+
+class BillsForm(FlaskForm):
+    period = DateField(_l("Month (its first day)"), validators=[DataRequired()])
+
+
+class PaymentForm(FlaskForm):
+    unit = StringField(_l("Unit (building-number, e.g. 1号楼-101)"),
+                       validators=[DataRequired(), Length(max=60)])
+    paid_on = DateField(_l("Paid on"), validators=[DataRequired()])
+    amount = StringField(_l("Amount (yuan)"), validators=[DataRequired(), Length(max=20)])
+    reference = StringField(_l("Reference"), validators=[Optional(), Length(max=200)])
+
+
+class FollowUpForm(FlaskForm):
+    note = TextAreaField(_l("What was said"), validators=[DataRequired(), Length(max=2000)])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:41:20.480863
+Create Date: 2026-12-03 14:43:43.941480
 """
 
 from alembic import op
@@ -151,6 +151,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('disclosure', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_disclosure_community_id'), ['community_id'], unique=False)
+
+    op.create_table('fee_schedule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_schedule_community_id_community')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_fee_schedule_published_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_schedule')),
+    sa.UniqueConstraint('community_id', 'effective_from', name=op.f('uq_fee_schedule_community_id_effective_from'))
+    )
+    with op.batch_alter_table('fee_schedule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_schedule_community_id'), ['community_id'], unique=False)
 
     op.create_table('ledger_account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -479,6 +494,62 @@ def upgrade() -> None:
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
 
+    op.create_table('fee_bill',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('amount', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('schedule_id', sa.Integer(), nullable=False),
+    sa.Column('issued_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_fee_bill_amount_not_negative')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_bill_community_id_community')),
+    sa.ForeignKeyConstraint(['schedule_id'], ['fee_schedule.id'], name=op.f('fk_fee_bill_schedule_id_fee_schedule')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fee_bill_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_bill')),
+    sa.UniqueConstraint('unit_id', 'period', name=op.f('uq_fee_bill_unit_id_period'))
+    )
+    with op.batch_alter_table('fee_bill', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_bill_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_bill_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('fee_follow_up',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_follow_up_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fee_follow_up_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fee_follow_up_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_follow_up'))
+    )
+    with op.batch_alter_table('fee_follow_up', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_follow_up_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_follow_up_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('fee_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('amount', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_fee_payment_amount_positive')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_payment_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fee_payment_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fee_payment_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_payment'))
+    )
+    with op.batch_alter_table('fee_payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_payment_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_payment_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('fund_review',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
@@ -754,6 +825,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_fund_review_community_id'))
 
     op.drop_table('fund_review')
+    with op.batch_alter_table('fee_payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_payment_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_payment_community_id'))
+
+    op.drop_table('fee_payment')
+    with op.batch_alter_table('fee_follow_up', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_follow_up_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_follow_up_community_id'))
+
+    op.drop_table('fee_follow_up')
+    with op.batch_alter_table('fee_bill', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_bill_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_bill_community_id'))
+
+    op.drop_table('fee_bill')
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
 
@@ -831,6 +917,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_account_community_id'))
 
     op.drop_table('ledger_account')
+    with op.batch_alter_table('fee_schedule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_schedule_community_id'))
+
+    op.drop_table('fee_schedule')
     with op.batch_alter_table('disclosure', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_disclosure_community_id'))
 

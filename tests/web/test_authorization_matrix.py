@@ -17,6 +17,7 @@ import pytest
 from app.meetings import services as meeting_services
 from app.models import ApiToken, DisclosureKind, Ledger, MeetingForm, MeetingKind, Role, utcnow
 from app.money.disclosure import publish_disclosure
+from app.money.fees import record_payment
 from app.money.fund import file_spend
 from app.money.ledger import BANK, Line, post_entry
 from app.register.services import upload_import
@@ -38,6 +39,8 @@ BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
 BOOKKEEPERS = frozenset({"committee", "chair"})
 MONEY_AUDITORS = BOOKKEEPERS | {"auditor"}
 MONEY_READERS = MONEY_AUDITORS | {"owner"}
+FEES_OFFICE = BOOKKEEPERS | {"staff"}
+FEES_READERS = FEES_OFFICE | {"owner", "resident", "auditor"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,18 @@ MATRIX: dict[str, Case] = {
     "money.ask_review": Case("POST", "/c/{c}/money/fund/mine/reviews", MONEY_READERS),
     "money.answer_review": Case("POST", "/c/{c}/money/fund/reviews/0/answer", BOOKKEEPERS),
     "money.audit_export": Case("GET", "/c/{c}/money/export.xlsx", MONEY_AUDITORS),
+    # Property fees: the schedule for everyone living there and the governance roles; billing,
+    # payments, arrears and follow-ups for the office (staff and committee); a receipt for the
+    # office or the owner of the unit paid for (the world's payment is for nobody's unit).
+    "fees.index": Case("GET", "/c/{c}/money/fees", FEES_READERS),
+    "fees.publish_schedule": Case("POST", "/c/{c}/money/fees/schedule", FEES_OFFICE),
+    "fees.office": Case("GET", "/c/{c}/money/fees/office", FEES_OFFICE),
+    "fees.issue_bills": Case("POST", "/c/{c}/money/fees/bills", FEES_OFFICE),
+    "fees.record_payment": Case("POST", "/c/{c}/money/fees/payments", FEES_OFFICE),
+    "fees.import_payments": Case("POST", "/c/{c}/money/fees/payments/import", FEES_OFFICE),
+    "fees.follow_up": Case("POST", "/c/{c}/money/fees/units/0/follow-ups", FEES_OFFICE),
+    "fees.receipt": Case("GET", "/c/{c}/money/fees/payments/{payment}/receipt.pdf",
+                         FEES_OFFICE),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -197,7 +212,10 @@ def _money(db_session, make, actor, community):
     spend = file_spend(db_session, actor=actor, now=now, community=community, title="水管",
                        category="pipes", budget=Decimal(100),
                        unit_ids=[make.unit(community).id], emergency_kind="water_main")
-    return {"disclosure": published, "entry": entry, "spend": spend}
+    payment = record_payment(db_session, actor=actor, now=now, community=community,
+                             unit=make.unit(community), paid_on=date(2026, 2, 1),
+                             amount=Decimal("320.50"))
+    return {"disclosure": published, "entry": entry, "spend": spend, "payment": payment}
 
 
 def _published_meeting(db_session, actor, community):
@@ -217,7 +235,7 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
                           imp=world["import"].id, meeting=world["meeting"].id,
                           motion=world["meeting"].motions[0].id, proxy=0, objection=0,
                           disclosure=world["disclosure"].id, entry=world["entry"].seq,
-                          spend=world["spend"].id)
+                          spend=world["spend"].id, payment=world["payment"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
