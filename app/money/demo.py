@@ -57,6 +57,7 @@ def add_demo_money(session: Session, community: Community, now: dt.datetime) -> 
                                 amount=Decimal(rng.randint(280000, 320000)) / 100,
                                 entry_date=first.replace(day=21), memo="专户季度结息")
     _emergency_repair(session, community, chair, now, months[-2])
+    _fees(session, community, now, months[-6:], rng)
     for first in months[-3:]:
         publish_disclosure(session, actor=chair, now=now, community=community,
                            kind=DisclosureKind.MONTHLY, starts_on=first, today=today)
@@ -75,3 +76,29 @@ def _emergency_repair(session: Session, community: Community, chair: User, now: 
                             description="夜间总管爆裂，物业报修后即日抢修，事后公告并提交下次业主大会追认。")
     fund.pay_spend(session, actor=chair, now=now, spend=spend, amount=Decimal("36580.00"),
                    entry_date=first.replace(day=18), memo="给水总管抢修工程款")
+
+
+def _fees(session: Session, community: Community, now: dt.datetime, months: list[dt.date],
+          rng: random.Random) -> None:
+    """A published schedule, six months of bills, most paid on time, a few units behind."""
+    from ..models import UnitUse
+    from . import fees
+
+    staff = session.scalar(select(User).where(User.username == "staff"))
+    fees.publish_schedule(
+        session, actor=staff, now=now, community=community, effective_from=months[0],
+        rates={UnitUse.RESIDENTIAL: Decimal("2.35"), UnitUse.COMMERCIAL: Decimal("5.80"),
+               UnitUse.PARKING: Decimal("150.00"), UnitUse.OTHER: Decimal("1.20")},
+        other_charges="装修垃圾清运费：每户 300 元（一次性）\n"
+                      "临时停车：首小时免费，之后每小时 5 元")
+    for first in months:
+        fees.issue_bills(session, actor=staff, now=now, community=community, period=first)
+    schedule = fees.schedule_on(session, community, months[0])
+    for unit in fund.active_units(session, community):
+        behind = rng.random() < 0.08
+        paid_months = months[:2] if behind else months
+        amount = fees.monthly_fee(schedule, unit) * len(paid_months)
+        if amount > 0:
+            fees.record_payment(session, actor=staff, now=now, community=community, unit=unit,
+                                paid_on=paid_months[-1].replace(day=20), amount=amount,
+                                reference="银行代扣", source="demo")

@@ -81,3 +81,10 @@ def test_the_demo_books_verify_and_statements_are_published(built, db_session):
     assert len(published) == 3
     per_unit = ledger.unit_fund_balances(db_session, built)
     assert sum(per_unit.values()) == ledger.balances(db_session, built)["F101"]
+    from app.models import utcnow
+    from app.money import fees
+
+    now = utcnow()
+    behind = fees.arrears(db_session, built, now=now, today=now.date())
+    assert 0 < len(behind) < 60
+    assert any(a.follow_up_due for a in behind)
