@@ -157,6 +157,7 @@ class FundSpend(Base):
             "(basis = 'emergency' AND emergency_kind IS NOT NULL)",
             name="has_basis",
         ),
+        CheckConstraint("split IN ('area', 'equal')", name="split_known"),
     )
 
     id: Mapped[intpk]
@@ -169,6 +170,9 @@ class FundSpend(Base):
     basis: Mapped[SpendBasis] = mapped_column(enum_column(SpendBasis))
     motion_id: Mapped[int | None] = mapped_column(ForeignKey("motion.id"), index=True)
     emergency_kind: Mapped[str | None] = mapped_column(String(40))
+    #: How the cost is shared among the units: "area" (by exclusive area, the default) or
+    #: "equal" (one share a unit, when the owners decided so).
+    split: Mapped[str] = mapped_column(String(10), default="area")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[timestamp]
 

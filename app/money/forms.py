@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..models import DisclosureKind
 from .disclosure import KIND_LABELS
-from .fund import CATEGORIES, EMERGENCIES
+from .fund import CATEGORIES, EMERGENCIES, SPLITS
 
 
 class EntryForm(FlaskForm):
@@ -53,12 +53,14 @@ class SpendForm(FlaskForm):
                          validators=[Optional()])
     emergency_kind = SelectField(_l("Or: emergency under the emergency-use rule"),
                                  validators=[Optional()])
-    buildings = SelectMultipleField(_l("Buildings whose units share the cost (by area)"),
+    buildings = SelectMultipleField(_l("Buildings whose units share the cost"),
                                     coerce=int, validators=[Optional()])
+    split = SelectField(_l("How the cost is shared"), validators=[DataRequired()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.category.choices = [(k, str(v)) for k, v in CATEGORIES.items()]
+        self.split.choices = [(k, str(v)) for k, v in SPLITS.items()]
         self.emergency_kind.choices = [("", "—")] + [(k, str(v)) for k, v in
                                                      EMERGENCIES.items()]
 

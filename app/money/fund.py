@@ -56,6 +56,7 @@ CATEGORIES = {
     "other": _l("Other common works"),
 }
 
+SPLITS = {"area": _l("By exclusive area (the default)"), "equal": _l("Equally per unit")}
 DEPOSIT, INTEREST, SPEND, TOP_UP = "fund.deposit", "fund.interest", "fund.spend", "fund.top_up"
 
 
@@ -151,7 +152,7 @@ def eligible_motions(session: Session, community: Community):
 def file_spend(
     session: Session, *, actor: User, now: dt.datetime, community: Community, title: str,
     category: str, budget, unit_ids: Sequence[int], motion_id: int | None = None,
-    emergency_kind: str | None = None, description: str = "",
+    emergency_kind: str | None = None, description: str = "", split: str = "area",
 ) -> FundSpend:
     """File an expenditure request; refused without an adopted motion or a listed emergency."""
     title = (title or "").strip()
@@ -172,6 +173,8 @@ def file_spend(
     else:
         raise Conflict(_("The fund cannot be spent without an adopted motion to use it "
                          "(art. 278, item 5) or a listed emergency."))
+    if split not in SPLITS:
+        raise DomainError(_("Choose how the cost is shared."), field="split")
     units = {u.id for u in active_units(session, community)}
     chosen = sorted(set(unit_ids))
     if not chosen:
@@ -181,7 +184,7 @@ def file_spend(
     spend = FundSpend(community_id=community.id, title=title[:200], category=category,
                       description=description or "", budget=budget, basis=basis,
                       motion_id=motion_id or None, emergency_kind=emergency_kind,
-                      created_by_id=actor.id, created_at=now,
+                      split=split, created_by_id=actor.id, created_at=now,
                       units=[FundSpendUnit(unit_id=uid) for uid in chosen])
     session.add(spend)
     session.flush()
@@ -189,7 +192,7 @@ def file_spend(
            community_id=community.id, target=f"spend:{spend.id}",
            details={"title": spend.title, "budget": str(budget), "basis": basis.value,
                     "motion_id": spend.motion_id, "emergency": emergency_kind,
-                    "units": len(chosen)})
+                    "units": len(chosen), "split": split})
     if basis is SpendBasis.EMERGENCY:
         notify(session, now=now, community=community, recipients=owners_of(session, community),
                kind="money.emergency_spend",
@@ -225,9 +228,10 @@ def spent_on(spend: FundSpend) -> Decimal:
 
 
 def allocation(session: Session, spend: FundSpend, amount: Decimal) -> dict[int, Decimal]:
-    """How ``amount`` splits among the spend's units, by area, exact to the fen."""
-    areas = {link.unit_id: link.unit.area for link in spend.units}
-    return {uid: from_fen(f) for uid, f in split_fen(to_fen(amount), areas).items()}
+    """How ``amount`` splits among the spend's units (by area, or equally), to the fen."""
+    weights = {link.unit_id: (link.unit.area if spend.split == "area" else 1)
+               for link in spend.units}
+    return {uid: from_fen(f) for uid, f in split_fen(to_fen(amount), weights).items()}
 
 
 def pay_spend(

@@ -288,7 +288,8 @@ def file_spend(community):
         s, actor=current_user, now=utcnow(), community=community, title=form.title.data,
         category=form.category.data, budget=_decimal(form.budget.data, "budget"),
         unit_ids=unit_ids, motion_id=form.motion.data or None,
-        emergency_kind=form.emergency_kind.data or None, description=form.description.data)
+        emergency_kind=form.emergency_kind.data or None, description=form.description.data,
+        split=form.split.data)
     flash(_("Expenditure %(title)s filed.", title=spend.title), "success")
     return redirect(url_for("money.fund_overview", community_id=community.id))
 

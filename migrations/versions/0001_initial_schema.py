@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:43:43.941480
+Create Date: 2026-12-03 14:52:11.916978
 """
 
 from alembic import op
@@ -582,9 +582,11 @@ def upgrade() -> None:
     sa.Column('basis', sa.Enum('motion', 'emergency', name='spendbasis', native_enum=False, length=32), nullable=False),
     sa.Column('motion_id', sa.Integer(), nullable=True),
     sa.Column('emergency_kind', sa.String(length=40), nullable=True),
+    sa.Column('split', sa.String(length=10), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
     sa.CheckConstraint("(basis = 'motion' AND motion_id IS NOT NULL) OR (basis = 'emergency' AND emergency_kind IS NOT NULL)", name=op.f('ck_fund_spend_has_basis')),
+    sa.CheckConstraint("split IN ('area', 'equal')", name=op.f('ck_fund_spend_split_known')),
     sa.CheckConstraint('budget > 0', name=op.f('ck_fund_spend_budget_positive')),
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fund_spend_community_id_community')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fund_spend_created_by_id_user_account')),

@@ -102,13 +102,13 @@ def test_spend_without_adopted_motion_refused(client, login, place, db_session):
     building = c.buildings[0].id
     response = client.post(f"/c/{c.id}/money/fund/spends", data={
         "title": "Repaint the lobby", "category": "other", "budget": "5000", "motion": "0",
-        "emergency_kind": "", "buildings": [str(building)]})
+        "emergency_kind": "", "buildings": [str(building)], "split": "area"})
     assert response.status_code == 409
     assert "without an adopted motion" in response.get_data(as_text=True)
     rejected = decided_motion(db_session, c, place["committee"], adopted=False)
     response = client.post(f"/c/{c.id}/money/fund/spends", data={
         "title": "Repaint the lobby", "category": "other", "budget": "5000",
-        "motion": str(rejected.id), "buildings": [str(building)]})
+        "motion": str(rejected.id), "buildings": [str(building)], "split": "area"})
     assert response.status_code in (409, 422)
     assert db_session.scalar(select(func.count(FundSpend.id))) == 0
 
@@ -123,7 +123,7 @@ def test_spend_on_adopted_motion_paid_within_budget(client, login, place, db_ses
     building = c.buildings[0].id
     response = client.post(f"/c/{c.id}/money/fund/spends", data={
         "title": "Lift of building 1", "category": "lift", "budget": "100.00",
-        "motion": str(motion.id), "buildings": [str(building)]})
+        "motion": str(motion.id), "buildings": [str(building)], "split": "area"})
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     spend = db_session.scalar(select(FundSpend).where(FundSpend.community_id == c.id))
     assert {link.unit_id for link in spend.units} == {u.id for u in units[:3]}

@@ -284,3 +284,17 @@ def test_yearly_report_lists_every_units_sub_account(db_session, world):
     fund_fig = published.document["record"]["figures"]["fund"]
     assert len(fund_fig["units"]) == len(units)
     assert sum(Decimal(v) for _, _, v in fund_fig["units"]) == Decimal(fund_fig["closing"])
+
+
+def test_equal_split_when_the_owners_chose_it(db_session, world):
+    """A spend shared equally: three units, 100.00 yuan → 33.34, 33.33, 33.33."""
+    community, units, chair = world
+    motion = decided_motion(db_session, community, chair)
+    spend = fund.file_spend(db_session, actor=chair, now=utcnow(), community=community,
+                            title="门禁", category="other", budget=Decimal("100"),
+                            unit_ids=[u.id for u in units[:3]], motion_id=motion.id,
+                            split="equal")
+    parts = fund.allocation(db_session, spend, Decimal("100.00"))
+    assert sorted(parts.values(), reverse=True) == [Decimal("33.34"), Decimal("33.33"),
+                                                    Decimal("33.33")]
+    assert parts[units[0].id] == Decimal("33.34")  # ties: the lowest unit id first
