@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "money.bills_issued": _l("Fee bills issued"),
     "money.fee_follow_up": _l("Arrears followed up"),
     "money.fee_paid": _l("Fee payment recorded"),
+    "money.fee_payment_matched": _l("Bank row matched to a unit"),
     "money.fee_payments_imported": _l("Fee payments imported"),
     "money.fee_schedule_published": _l("Fee schedule published"),
     "money.period_closed": _l("Accounting period closed"),

@@ -253,3 +253,18 @@ def chart_data(fig: dict) -> dict:
         "fund_categories": [(str(CATEGORIES.get(c, c)), Decimal(v))
                             for c, v in fund_fig["by_category"]],
     }
+
+
+def missing_yearly_report(session: Session, community: Community, today: dt.date) -> int | None:
+    """Last year, when the fund moved then and its yearly report is not published (the national
+    fund rules ask for one at least once a year)."""
+    year = today.year - 1
+    moved = session.scalar(select(JournalEntry.id).where(
+        JournalEntry.community_id == community.id, JournalEntry.ledger == Ledger.FUND,
+        JournalEntry.entry_date <= dt.date(year, 12, 31)).limit(1))
+    if moved is None:
+        return None
+    published = session.scalar(select(Disclosure.id).where(
+        Disclosure.community_id == community.id, Disclosure.kind == DisclosureKind.YEARLY,
+        Disclosure.starts_on == dt.date(year, 1, 1)))
+    return None if published else year

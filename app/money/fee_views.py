@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -169,3 +178,17 @@ def receipt(community, payment_id: int):
     response.headers["Content-Type"] = PDF_MIMETYPE
     response.headers["Content-Disposition"] = f'inline; filename="receipt-{payment.id}.pdf"'
     return response
+
+
+@bp.route("/c/<int:community_id>/money/fees/payments/<int:payment_id>/assign",
+          methods=["POST"])
+@requires(Permission.FEES_MANAGE)
+def assign_payment(community, payment_id: int):
+    g.community = community
+    label = (request.form.get("unit") or "").strip()
+    if not label:
+        raise DomainError(_("Give the unit, e.g. 1号楼-101."), field="unit")
+    fees.assign_payment(db.session(), actor=current_user, now=utcnow(), community=community,
+                        payment_id=payment_id, label=label)
+    flash(_("Payment matched to %(unit)s.", unit=label), "success")
+    return _back(community)

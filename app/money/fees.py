@@ -364,3 +364,20 @@ def load_payment(session: Session, community: Community, payment_id: int) -> Fee
     if payment is None or payment.community_id != community.id:
         raise NotFound(_("There is no such payment."))
     return payment
+
+
+def assign_payment(session: Session, *, actor: User, now: dt.datetime, community: Community,
+                   payment_id: int, label: str) -> FeePayment:
+    """Give an unmatched bank row its unit, once (the row's text stays as it was written)."""
+    payment = load_payment(session, community, payment_id)
+    if payment.unit_id is not None:
+        raise Conflict(_("This payment is already matched to a unit."))
+    unit = find_unit(session, community, label)
+    if unit is None:
+        raise DomainError(_("No unit %(label)s in the register.", label=label), field="unit")
+    payment.unit_id = unit.id
+    session.flush()
+    record(session, actor=actor, action="money.fee_payment_matched", now=now,
+           community_id=community.id, target=f"fee_payment:{payment.id}",
+           details={"unit_id": unit.id, "as_written": payment.reference})
+    return payment

@@ -85,6 +85,8 @@ def index(community):
         book=book, audit=can(current_user, Permission.MONEY_AUDIT, community),
         publish_form=PublishForm(formdata=None) if book else None,
         owns=bool(fund.owned_units(s, current_user, community)),
+        missing_year=disclosures.missing_yearly_report(s, community, _today(community))
+        if book else None,
     )
 
 

@@ -148,6 +148,8 @@ MATRIX: dict[str, Case] = {
     "fees.record_payment": Case("POST", "/c/{c}/money/fees/payments", FEES_OFFICE),
     "fees.import_payments": Case("POST", "/c/{c}/money/fees/payments/import", FEES_OFFICE),
     "fees.follow_up": Case("POST", "/c/{c}/money/fees/units/0/follow-ups", FEES_OFFICE),
+    "fees.assign_payment": Case("POST", "/c/{c}/money/fees/payments/{payment}/assign",
+                                FEES_OFFICE),
     "fees.receipt": Case("GET", "/c/{c}/money/fees/payments/{payment}/receipt.pdf",
                          FEES_OFFICE),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),

@@ -111,6 +111,12 @@ def test_payment_import_matches_units_and_lists_the_rest(client, login, place, d
     assert "Unmatched bank rows" in office
     matched = db_session.scalar(select(FeePayment).where(FeePayment.unit_id == units[0].id))
     assert matched.amount == Decimal("160.79")
+    (stray,) = fees.unmatched_payments(db_session, c)
+    url = f"/c/{c.id}/money/fees/payments/{stray.id}/assign"
+    assert client.post(url, data={"unit": units[1].label}).status_code == 302
+    assert client.post(url, data={"unit": units[2].label}).status_code == 409
+    db_session.refresh(stray)
+    assert stray.unit_id == units[1].id
 
 
 def test_bad_payment_row_keeps_nothing(client, login, place, db_session):

@@ -278,9 +278,11 @@ def test_yearly_report_lists_every_units_sub_account(db_session, world):
     community, units, chair = world
     fund.deposit_by_area(db_session, actor=chair, now=utcnow(), community=community,
                          rate_per_m2=Decimal("33.33"), entry_date=DAY, memo="d")
+    assert disclosure.missing_yearly_report(db_session, community, dt.date(2027, 2, 1)) == 2026
     published = disclosure.publish_disclosure(
         db_session, actor=chair, now=utcnow(), community=community,
         kind=DisclosureKind.YEARLY, starts_on=dt.date(2026, 1, 1), today=dt.date(2027, 1, 5))
+    assert disclosure.missing_yearly_report(db_session, community, dt.date(2027, 2, 1)) is None
     fund_fig = published.document["record"]["figures"]["fund"]
     assert len(fund_fig["units"]) == len(units)
     assert sum(Decimal(v) for _, _, v in fund_fig["units"]) == Decimal(fund_fig["closing"])
