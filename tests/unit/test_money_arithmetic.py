@@ -74,3 +74,22 @@ def test_chain_hash_covers_every_field():
     body = {"seq": 1, "memo": "物业费", "lines": [["1001", None, "100", "0"]], "prev": "0"}
     assert chain_hash(body) == chain_hash(dict(reversed(list(body.items()))))
     assert chain_hash(body) != chain_hash({**body, "memo": "物业费 "})
+
+
+@given(bills=st.lists(st.integers(min_value=0, max_value=10**6), min_size=0, max_size=12),
+       paid=st.integers(min_value=0, max_value=10**7))
+def test_payments_settle_bills_oldest_first(bills, paid):
+    """Is what stays open the total less what was paid, and always the newest bills?"""
+    import datetime as dt
+
+    from app.models import FeeBill
+    from app.money.fees import open_bills
+
+    rows = [FeeBill(id=i, period=dt.date(2026, 1 + i % 12, 1) + dt.timedelta(days=31 * (i // 12)),
+                    amount=from_fen(fen)) for i, fen in enumerate(bills)]
+    left = open_bills(rows, paid)
+    assert sum(fen for _bill, fen in left) == max(0, sum(bills) - paid)
+    if left:
+        first_open = left[0][0].period
+        assert all(b.period >= first_open for b, _fen in left)
+        assert all(fen == to_fen(b.amount) for b, fen in left[1:])

@@ -300,3 +300,36 @@ def test_equal_split_when_the_owners_chose_it(db_session, world):
     assert sorted(parts.values(), reverse=True) == [Decimal("33.34"), Decimal("33.33"),
                                                     Decimal("33.33")]
     assert parts[units[0].id] == Decimal("33.34")  # ties: the lowest unit id first
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.tuples(st.sampled_from(["deposit", "interest", "pay"]),
+                              st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999"),
+                                          places=2)), min_size=1, max_size=6),
+       areas=st.lists(st.decimals(min_value=Decimal("1"), max_value=Decimal("300"), places=2),
+                      min_size=1, max_size=5))
+def test_fund_sub_accounts_always_add_up_to_the_bank(db_session, make, ctx, ops, areas):
+    """Any run of deposits, interest and payments: do the units' sub-accounts add up to the
+    fund's bank balance, and every payment's shares to its amount?"""
+    community, units = small_community(make, areas=[str(a) for a in areas])
+    chair = make.user_with_role(Role.CHAIR, community)
+    motion = decided_motion(db_session, community, chair)
+    spend = fund.file_spend(db_session, actor=chair, now=utcnow(), community=community,
+                            title="w", category="other", budget=Decimal("10000000"),
+                            unit_ids=[u.id for u in units], motion_id=motion.id)
+    for op, amount in ops:
+        if op == "deposit":
+            fund.deposit_by_area(db_session, actor=chair, now=utcnow(), community=community,
+                                 rate_per_m2=amount, entry_date=DAY, memo="d")
+        elif op == "interest":
+            if any(v > 0 for v in ledger.unit_fund_balances(db_session, community).values()):
+                fund.share_interest(db_session, actor=chair, now=utcnow(), community=community,
+                                    amount=amount, entry_date=DAY, memo="i")
+        else:
+            entry = fund.pay_spend(db_session, actor=chair, now=utcnow(), spend=spend,
+                                   amount=amount, entry_date=DAY, memo="p")
+            assert sum(ln.debit for ln in entry.lines if ln.unit_id) == amount
+    per_unit = ledger.unit_fund_balances(db_session, community)
+    assert sum(per_unit.values(), Decimal(0)) == ledger.balances(db_session, community)["F101"]
+    assert ledger.verify_ledger(db_session, community).ok
