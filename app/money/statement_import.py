@@ -22,7 +22,10 @@ from decimal import Decimal
 import openpyxl
 from flask_babel import gettext as _
 
+from ..register.importer import Problem
 from .arithmetic import BadAmount, from_fen, to_fen
+
+__all__ = ["ParsedStatement", "Problem", "StatementRow", "parse_statement"]
 
 MAX_ROWS = 5_000
 COLUMNS = {
@@ -36,13 +39,6 @@ REQUIRED = ("date", "memo", "account")
 _ALIASES = {alias.casefold(): key for key, names in COLUMNS.items() for alias in names}
 _DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _ACCOUNT_RE = re.compile(r"^([0-9A-Za-z]{2,20})(\s.*)?$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None
-    column: str | None
-    message: str
 
 
 @dataclass
