@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
+
+import openpyxl
 
 from app.models import Meeting, MeetingForm, MeetingKind, MeetingStatus, Motion, utcnow
 from elections.rules import Matter
@@ -41,3 +44,13 @@ def small_community(make, *, areas=("68.42", "89.15", "112.37")):
 
 def rate(value: str) -> Decimal:
     return Decimal(value)
+
+
+def xlsx(rows) -> bytes:
+    """A workbook whose first sheet holds ``rows``."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

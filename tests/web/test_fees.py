@@ -6,9 +6,8 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-import openpyxl
 import pytest
-from money_helpers import small_community
+from money_helpers import small_community, xlsx
 from sqlalchemy import func, select
 
 from app.models import FeeBill, FeePayment, Role, UnitUse, utcnow
@@ -30,14 +29,6 @@ def schedule(client, c, day="2026-01-01"):
         "effective_from": day, "residential": "2.35", "commercial": "5.00", "parking": "150",
         "other": "1.00", "other_charges": "装修垃圾清运 每户 300 元"})
 
-
-def xlsx(rows) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def test_schedule_bills_by_area_and_owner_sees_only_own_bills(client, login, place,

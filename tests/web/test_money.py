@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from money_helpers import decided_motion, small_community
+from money_helpers import decided_motion, small_community, xlsx
 from sqlalchemy import func, select, text
 
 from app.models import (
@@ -40,15 +40,6 @@ def entries(db_session, community) -> int:
     return db_session.scalar(select(func.count(JournalEntry.id)).where(
         JournalEntry.community_id == community.id))
 
-
-def xlsx(rows) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def deposit(client, c, rate="100", day="2026-01-05"):
