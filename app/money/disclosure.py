@@ -234,6 +234,13 @@ def figures_of(disclosure: Disclosure) -> dict:
     }
 
 
+def yuan(value) -> str:
+    """A chart's figure in yuan, always with its two places (1,930.40, not 1,930.4)."""
+    from flask_babel import format_decimal
+
+    return format_decimal(Decimal(value), format="#,##0.00")
+
+
 def chart_data(fig: dict) -> dict:
     """What the disclosure page's charts draw, from the published figures."""
     from ..charts import Series
@@ -245,9 +252,11 @@ def chart_data(fig: dict) -> dict:
 
     fund_fig = fig["fund"]
     return {
+        "yuan": yuan,
         "income_items": [(named(c, n), v) for c, n, v in fig["income"] if v],
         "expense_items": [(named(c, n), v) for c, n, v in fig["expense"] if v],
-        "trend_labels": [day[:7] for day, _v in fund_fig["trend"]],
+        #: "26-01": short enough for the last label to fit at the chart's right edge.
+        "trend_labels": [day[2:7] for day, _v in fund_fig["trend"]],
         "trend_series": Series(str(_("Fund balance")),
                                [Decimal(v) for _d, v in fund_fig["trend"]]),
         "fund_categories": [(str(CATEGORIES.get(c, c)), Decimal(v))

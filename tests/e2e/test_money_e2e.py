@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -29,6 +30,7 @@ from app.money.ledger import BANK, Line, post_entry
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "e2e money password"
+SHOTS = Path("/tmp/courtyard-e2e")  # screenshots, to look at the pages as an owner sees them
 
 
 @pytest.fixture
@@ -105,6 +107,8 @@ def test_committee_publishes_and_owner_reads_with_charts_and_pdf(page, live_serv
     assert "6,800.00" in main.inner_text()
     assert "4,869.60" in main.inner_text()  # 6,800.00 − 1,930.40
     assert page.locator("main svg").count() >= 3  # income, expenses, the fund's balance
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "money-statement.png"), full_page=True)
     href = page.locator("text=Download the PDF").get_attribute("href")
     pdf = page.request.get(f"{base}{href}")
     assert pdf.status == 200
