@@ -97,6 +97,10 @@ def test_committee_publishes_and_owner_reads_with_charts_and_pdf(page, live_serv
     page.click("text=Publish and sign")
     page.wait_for_url(re.compile(rf"/c/{cid}/money/disclosures/\d+$"))
     statement_url = page.url
+    SHOTS.mkdir(exist_ok=True)
+    for name in ("fund", "journal"):
+        page.goto(f"{base}/c/{cid}/money/{name}")
+        page.screenshot(path=str(SHOTS / f"money-{name}.png"), full_page=True)
     page.click("form[action$='/logout'] button")
 
     _login(page, base, "money-owner")
@@ -107,7 +111,6 @@ def test_committee_publishes_and_owner_reads_with_charts_and_pdf(page, live_serv
     assert "6,800.00" in main.inner_text()
     assert "4,869.60" in main.inner_text()  # 6,800.00 − 1,930.40
     assert page.locator("main svg").count() >= 3  # income, expenses, the fund's balance
-    SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "money-statement.png"), full_page=True)
     href = page.locator("text=Download the PDF").get_attribute("href")
     pdf = page.request.get(f"{base}{href}")
