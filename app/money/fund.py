@@ -204,6 +204,13 @@ def file_spend(
     return spend
 
 
+def emergency_spends(session: Session, community: Community) -> list[FundSpend]:
+    """Spends made under the emergency-use rule: each goes to the next owners' meeting."""
+    return list(session.scalars(select(FundSpend).where(
+        FundSpend.community_id == community.id, FundSpend.basis == SpendBasis.EMERGENCY)
+        .order_by(FundSpend.created_at)))
+
+
 def load_spend(session: Session, community: Community, spend_id: int) -> FundSpend:
     spend = session.get(FundSpend, spend_id)
     if spend is None or spend.community_id != community.id:

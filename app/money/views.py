@@ -87,6 +87,7 @@ def index(community):
         owns=bool(fund.owned_units(s, current_user, community)),
         missing_year=disclosures.missing_yearly_report(s, community, _today(community))
         if book else None,
+        emergencies=fund.emergency_spends(s, community) if book else [],
     )
 
 

@@ -359,3 +359,30 @@ def test_owner_asks_for_a_review_and_the_committee_answers(client, login, place,
     login(place["owner"])
     page = client.get(f"/c/{c.id}/money/fund/mine").get_data(as_text=True)
     assert "Rate 0.35 %, see entry 4." in page
+
+
+def test_quarterly_statement_and_emergency_list(client, login, place, db_session):
+    """A quarterly statement covers three months; an emergency spend is listed for the next
+    meeting on the committee's page."""
+    c = place["c"]
+    fund.file_spend(db_session, actor=place["committee"], now=utcnow(), community=c,
+                    title="Lift stuck with people inside", category="lift",
+                    budget=Decimal(5000), unit_ids=[place["units"][0].id],
+                    emergency_kind="lift")
+    login(place["committee"])
+    client.get("/?lang=en")
+    for day, amount in (("2026-01-10", "100"), ("2026-03-31", "50.50")):
+        client.post(f"/c/{c.id}/money/journal/new", data={
+            "entry_date": day, "memo": "Ads", "debit": "1001", "credit": "4002",
+            "amount": amount})
+    bad = client.post(f"/c/{c.id}/money/disclosures",
+                      data={"kind": "quarterly", "starts_on": "2026-02-01"})
+    assert bad.status_code == 422
+    response = client.post(f"/c/{c.id}/money/disclosures",
+                           data={"kind": "quarterly", "starts_on": "2026-01-01"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "150.50" in page
+    index = client.get(f"/c/{c.id}/money").get_data(as_text=True)
+    assert "Lift stuck with people inside" in index
+    assert "next owners' meeting" in index
