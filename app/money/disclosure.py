@@ -122,16 +122,23 @@ def statement(session: Session, community: Community, starts_on: dt.date,
     spends = []
     by_category: dict[str, int] = defaultdict(int)
     for spend in spends_of(session, community):
-        paid = 0
+        paid, shares = 0, defaultdict(int)
         for entry in spend.payments:
             if starts_on <= entry.entry_date <= ends_on:
+                # What each unit's sub-account bore (a reversal's credits give it back).
+                for ln in entry.lines:
+                    if ln.unit is not None:
+                        shares[ln.unit.label] += to_fen(ln.debit) - to_fen(ln.credit)
                 fen = sum(to_fen(ln.debit) for ln in entry.lines)
                 paid += -fen if entry.reverses_id is not None else fen
         if paid or starts_on <= spend.created_at.date() <= ends_on:
             spends.append({"id": spend.id, "title": spend.title, "category": spend.category,
                            "budget": str(spend.budget), "paid": str(from_fen(paid)),
                            "basis": spend.basis.value, "motion_id": spend.motion_id,
-                           "emergency": spend.emergency_kind, "units": len(spend.units)})
+                           "emergency": spend.emergency_kind, "units": len(spend.units),
+                           "split": spend.split,
+                           "shares": [(label, str(from_fen(f))) for label, f in
+                                      sorted(shares.items()) if f]})
             by_category[spend.category] += paid
     units = []
     if with_units:

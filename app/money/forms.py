@@ -119,3 +119,8 @@ class PaymentForm(FlaskForm):
 
 class FollowUpForm(FlaskForm):
     note = TextAreaField(_l("What was said"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ClosePeriodForm(FlaskForm):
+    starts_on = DateField(_l("First day"), validators=[DataRequired()])
+    ends_on = DateField(_l("Last day"), validators=[DataRequired()])

@@ -38,6 +38,7 @@ from . import fund, ledger, reviews
 from .export import audit_workbook
 from .forms import (
     AnswerForm,
+    ClosePeriodForm,
     DepositForm,
     EntryForm,
     InterestForm,
@@ -133,8 +134,24 @@ def journal(community):
         periods=ledger.closed_periods(s, community), label=ledger.account_label,
         ledger_labels=ledger.LEDGER_LABELS, book=can(current_user, Permission.MONEY_BOOK,
                                                      community),
-        reverse_form=ReverseForm(formdata=None),
+        reverse_form=ReverseForm(formdata=None), close_form=ClosePeriodForm(formdata=None),
     )
+
+
+@bp.route("/c/<int:community_id>/money/periods", methods=["POST"])
+@requires(Permission.MONEY_BOOK)
+def close_period(community):
+    """Close the books of a period that has ended (month-end closing, 结账)."""
+    g.community = community
+    form = ClosePeriodForm()
+    if not form.validate_on_submit():
+        raise DomainError(_("Give the first and the last day of the period."), field="ends_on")
+    if form.ends_on.data >= _today(community):
+        raise DomainError(_("Only a period that has ended can be closed."), field="ends_on")
+    ledger.close_period(db.session(), actor=current_user, now=utcnow(), community=community,
+                        starts_on=form.starts_on.data, ends_on=form.ends_on.data)
+    flash(_("Period closed: entries can no longer be dated in it."), "success")
+    return redirect(url_for("money.journal", community_id=community.id))
 
 
 @bp.route("/c/<int:community_id>/money/journal/new", methods=["GET", "POST"])

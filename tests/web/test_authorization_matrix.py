@@ -124,6 +124,7 @@ MATRIX: dict[str, Case] = {
     "money.journal": Case("GET", "/c/{c}/money/journal", MONEY_AUDITORS),
     "money.new_entry": Case("GET", "/c/{c}/money/journal/new", BOOKKEEPERS),
     "money.reverse": Case("POST", "/c/{c}/money/journal/{entry}/reverse", BOOKKEEPERS),
+    "money.close_period": Case("POST", "/c/{c}/money/periods", BOOKKEEPERS),
     "money.import_upload": Case("GET", "/c/{c}/money/import", BOOKKEEPERS),
     "money.fund_overview": Case("GET", "/c/{c}/money/fund", MONEY_AUDITORS),
     "money.fund_receipt": Case("POST", "/c/{c}/money/fund/receipts", BOOKKEEPERS),

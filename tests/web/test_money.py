@@ -386,3 +386,20 @@ def test_quarterly_statement_and_emergency_list(client, login, place, db_session
     index = client.get(f"/c/{c.id}/money").get_data(as_text=True)
     assert "Lift stuck with people inside" in index
     assert "next owners' meeting" in index
+
+
+def test_committee_closes_a_period_then_it_cannot_change(client, login, place, db_session):
+    c = place["c"]
+    login(place["committee"])
+    client.get("/?lang=en")
+    assert client.post(f"/c/{c.id}/money/periods", data={
+        "starts_on": "2026-02-01", "ends_on": "2099-02-28"}).status_code == 422
+    assert client.post(f"/c/{c.id}/money/periods", data={
+        "starts_on": "2026-02-01", "ends_on": "2026-02-28"}).status_code == 302
+    response = client.post(f"/c/{c.id}/money/journal/new", data={
+        "entry_date": "2026-02-14", "memo": "Late", "debit": "1001", "credit": "4001",
+        "amount": "5"})
+    assert response.status_code == 409
+    assert "is closed" in response.get_data(as_text=True)
+    assert "2026-02-01 – 2026-02-28" in client.get(f"/c/{c.id}/money/journal").get_data(
+        as_text=True)

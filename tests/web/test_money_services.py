@@ -180,6 +180,9 @@ def test_payment_split_by_area_and_over_budget_refused(db_session, world):
     with pytest.raises(Conflict, match="Over budget"):
         fund.pay_spend(db_session, actor=chair, now=utcnow(), spend=spend,
                        amount=Decimal("0.01"), entry_date=DAY, memo="")
+    with_shares = disclosure.statement(db_session, community, DAY, DAY)["fund"]["spends"][0]
+    assert dict(with_shares["shares"]) == {units[0].label: "25.35", units[1].label: "33.02",
+                                           units[2].label: "41.63"}
     # A reversed payment gives the budget back.
     ledger.reverse_entry(db_session, actor=chair, now=utcnow(), entry=entry, entry_date=DAY,
                          reason="invoice wrong")
