@@ -97,6 +97,8 @@ def _register_blueprints(app: Flask) -> None:
     from .meetings.views import bp as meetings_bp
     from .meetings.vote_views import bp as voting_bp
     from .meetings.request_views import bp as meeting_requests_bp
+    from .money.fee_views import bp as fees_bp
+    from .money.views import bp as money_bp
     from .notifications.views import bp as notifications_bp
     from .register.views import bp as register_bp
     from .service.views import bp as service_bp
@@ -113,6 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meeting_requests_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(service_bp)
+    app.register_blueprint(money_bp)
+    app.register_blueprint(fees_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

@@ -157,6 +157,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     add_demo_meetings(session, community, now, INSTANCE / "demo-bundle.zip")
     from .service.demo import add_demo_service
     add_demo_service(session, community, now)
+    from .money.demo import add_demo_money
+    add_demo_money(session, community, now)
     return True
 
 

@@ -59,10 +59,21 @@ class Permission(enum.StrEnum):
     SERVICE_STATS = "community:service-stats:read"
     #: Business hours, holidays, SLA targets and teams of the desk.
     SERVICE_CONFIGURE = "community:service-desk:configure"
+    #: Published statements and the fund's reports; an owner's own units' fund statement.
+    MONEY_READ = "community:accounts:read"
+    #: Booking entries, importing statements, filing and paying fund spends, publishing.
+    MONEY_BOOK = "community:accounts:book"
+    #: The whole journal, its chain check, every unit's sub-account (committee, auditors).
+    MONEY_AUDIT = "community:accounts:audit"
+    #: The published fee schedule, and one's own units' bills, payments and receipts.
+    FEES_READ = "community:fees:read"
+    #: Publishing the schedule, billing, entering and importing payments, arrears, follow-ups.
+    FEES_MANAGE = "community:fees:manage"
 
 
 P = Permission
-_GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ}
+_GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ,
+               P.MONEY_READ, P.MONEY_AUDIT, P.FEES_READ}
 #: What the committee does around a vote (never reading a ballot: nobody can before opening).
 _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MANAGE,
                    P.TURNOUT_READ, P.BUNDLE_READ}
@@ -70,17 +81,18 @@ _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MA
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
                            P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ,
-                           P.SERVICE_FILE}),
+                           P.SERVICE_FILE, P.MONEY_READ, P.FEES_READ}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST,
-                              P.SERVICE_FILE}),
+                              P.SERVICE_FILE, P.FEES_READ}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.SERVICE_STATS}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.SERVICE_STATS,
+           P.MONEY_BOOK, P.FEES_MANAGE}
     ),
     Role.CHAIR: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
-           P.SERVICE_STATS}
+           P.SERVICE_STATS, P.MONEY_BOOK, P.FEES_MANAGE}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
@@ -88,7 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
          P.PROXY_MANAGE, P.TURNOUT_READ, P.SERVICE_FILE, P.SERVICE_DESK, P.SERVICE_STATS,
-         P.SERVICE_CONFIGURE}
+         P.SERVICE_CONFIGURE, P.FEES_READ, P.FEES_MANAGE}
     ),
     Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ,
                                            P.SERVICE_STATS}),

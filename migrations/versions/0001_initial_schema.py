@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:15:27.855452
+Create Date: 2026-12-03 15:18:57.550061
 """
 
 from alembic import op
@@ -81,6 +81,22 @@ def upgrade() -> None:
     with op.batch_alter_table('community', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_community_office_id'), ['office_id'], unique=False)
 
+    op.create_table('accounting_period',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('closed_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('closed_by_id', sa.Integer(), nullable=False),
+    sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_accounting_period_ends_after_start')),
+    sa.ForeignKeyConstraint(['closed_by_id'], ['user_account.id'], name=op.f('fk_accounting_period_closed_by_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_accounting_period_community_id_community')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_accounting_period')),
+    sa.UniqueConstraint('community_id', 'starts_on', 'ends_on', name=op.f('uq_accounting_period_community_id_starts_on_ends_on'))
+    )
+    with op.batch_alter_table('accounting_period', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_accounting_period_community_id'), ['community_id'], unique=False)
+
     op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
@@ -115,6 +131,64 @@ def upgrade() -> None:
     with op.batch_alter_table('building', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_building_community_id'), ['community_id'], unique=False)
 
+    op.create_table('disclosure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('monthly', 'quarterly', 'yearly', name='disclosurekind', native_enum=False, length=32), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('ledger_seq', sa.Integer(), nullable=False),
+    sa.Column('ledger_hash', sa.String(length=64), nullable=False),
+    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=False),
+    sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_disclosure_ends_after_start')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_disclosure_community_id_community')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_disclosure_published_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_disclosure')),
+    sa.UniqueConstraint('community_id', 'kind', 'starts_on', name=op.f('uq_disclosure_community_id_kind_starts_on'))
+    )
+    with op.batch_alter_table('disclosure', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_disclosure_community_id'), ['community_id'], unique=False)
+
+    op.create_table('fee_schedule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('effective_from', sa.Date(), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_schedule_community_id_community')),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_fee_schedule_published_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_schedule')),
+    sa.UniqueConstraint('community_id', 'effective_from', name=op.f('uq_fee_schedule_community_id_effective_from'))
+    )
+    with op.batch_alter_table('fee_schedule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_schedule_community_id'), ['community_id'], unique=False)
+
+    op.create_table('ledger_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('ledger', sa.Enum('operating', 'fund', name='ledger', native_enum=False, length=32), nullable=False),
+    sa.Column('kind', sa.Enum('asset', 'liability', 'equity', 'income', 'expense', name='accountkind', native_enum=False, length=32), nullable=False),
+    sa.Column('per_unit', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_ledger_account_community_id_community')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_account')),
+    sa.UniqueConstraint('community_id', 'code', name=op.f('uq_ledger_account_community_id_code'))
+    )
+    with op.batch_alter_table('ledger_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_account_community_id'), ['community_id'], unique=False)
+
+    op.create_table('ledger_head',
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('entry_hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_ledger_head_community_id_community')),
+    sa.PrimaryKeyConstraint('community_id', name=op.f('pk_ledger_head'))
+    )
     op.create_table('meeting',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
@@ -434,6 +508,109 @@ def upgrade() -> None:
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
 
+    op.create_table('fee_bill',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('amount', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('schedule_id', sa.Integer(), nullable=False),
+    sa.Column('issued_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_fee_bill_amount_not_negative')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_bill_community_id_community')),
+    sa.ForeignKeyConstraint(['schedule_id'], ['fee_schedule.id'], name=op.f('fk_fee_bill_schedule_id_fee_schedule')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fee_bill_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_bill')),
+    sa.UniqueConstraint('unit_id', 'period', name=op.f('uq_fee_bill_unit_id_period'))
+    )
+    with op.batch_alter_table('fee_bill', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_bill_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_bill_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('fee_follow_up',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_follow_up_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fee_follow_up_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fee_follow_up_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_follow_up'))
+    )
+    with op.batch_alter_table('fee_follow_up', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_follow_up_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_follow_up_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('fee_payment',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('paid_on', sa.Date(), nullable=False),
+    sa.Column('amount', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=False),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_fee_payment_amount_positive')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fee_payment_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fee_payment_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fee_payment_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_payment'))
+    )
+    with op.batch_alter_table('fee_payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fee_payment_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fee_payment_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('fund_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint('(answer IS NULL) = (answered_at IS NULL)', name=op.f('ck_fund_review_answer_has_time')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_fund_review_answered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fund_review_community_id_community')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fund_review_unit_id_unit')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_fund_review_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_review'))
+    )
+    with op.batch_alter_table('fund_review', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fund_review_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_review_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_review_user_id'), ['user_id'], unique=False)
+
+    op.create_table('fund_spend',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('budget', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('basis', sa.Enum('motion', 'emergency', name='spendbasis', native_enum=False, length=32), nullable=False),
+    sa.Column('motion_id', sa.Integer(), nullable=True),
+    sa.Column('emergency_kind', sa.String(length=40), nullable=True),
+    sa.Column('split', sa.String(length=10), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("(basis = 'motion' AND motion_id IS NOT NULL) OR (basis = 'emergency' AND emergency_kind IS NOT NULL)", name=op.f('ck_fund_spend_has_basis')),
+    sa.CheckConstraint("split IN ('area', 'equal')", name=op.f('ck_fund_spend_split_known')),
+    sa.CheckConstraint('budget > 0', name=op.f('ck_fund_spend_budget_positive')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_fund_spend_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_fund_spend_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['motion_id'], ['motion.id'], name=op.f('fk_fund_spend_motion_id_motion')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_spend'))
+    )
+    with op.batch_alter_table('fund_spend', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fund_spend_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_spend_motion_id'), ['motion_id'], unique=False)
+
     op.create_table('ownership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -596,6 +773,46 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_box_voter_unit')),
     sa.UniqueConstraint('box_id', 'unit_id', name=op.f('uq_box_voter_unit_box_id_unit_id'))
     )
+    op.create_table('fund_spend_unit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('spend_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['spend_id'], ['fund_spend.id'], name=op.f('fk_fund_spend_unit_spend_id_fund_spend')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_fund_spend_unit_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_spend_unit')),
+    sa.UniqueConstraint('spend_id', 'unit_id', name=op.f('uq_fund_spend_unit_spend_id_unit_id'))
+    )
+    with op.batch_alter_table('fund_spend_unit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fund_spend_unit_spend_id'), ['spend_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_spend_unit_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('journal_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('ledger', sa.Enum('operating', 'fund', name='ledger', native_enum=False, length=32), nullable=False),
+    sa.Column('entry_date', sa.Date(), nullable=False),
+    sa.Column('memo', sa.String(length=200), nullable=False),
+    sa.Column('reverses_id', sa.Integer(), nullable=True),
+    sa.Column('spend_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(length=40), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('entry_hash', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_journal_entry_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_journal_entry_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['reverses_id'], ['journal_entry.id'], name=op.f('fk_journal_entry_reverses_id_journal_entry')),
+    sa.ForeignKeyConstraint(['spend_id'], ['fund_spend.id'], name=op.f('fk_journal_entry_spend_id_fund_spend')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journal_entry')),
+    sa.UniqueConstraint('community_id', 'seq', name=op.f('uq_journal_entry_community_id_seq')),
+    sa.UniqueConstraint('reverses_id', name=op.f('uq_journal_entry_reverses_id'))
+    )
+    with op.batch_alter_table('journal_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journal_entry_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_entry_entry_date'), ['entry_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_entry_spend_id'), ['spend_id'], unique=False)
+
     op.create_table('paper_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -670,11 +887,35 @@ def upgrade() -> None:
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_visit_request_id'), ['request_id'], unique=False)
 
+    op.create_table('journal_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('debit', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('credit', app.models.base.ExactDecimal(), nullable=False),
+    sa.CheckConstraint('(debit > 0 AND credit = 0) OR (credit > 0 AND debit = 0)', name=op.f('ck_journal_line_one_side')),
+    sa.ForeignKeyConstraint(['account_id'], ['ledger_account.id'], name=op.f('fk_journal_line_account_id_ledger_account')),
+    sa.ForeignKeyConstraint(['entry_id'], ['journal_entry.id'], name=op.f('fk_journal_line_entry_id_journal_entry')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_journal_line_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_journal_line'))
+    )
+    with op.batch_alter_table('journal_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_journal_line_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_line_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_journal_line_unit_id'), ['unit_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('journal_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journal_line_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_journal_line_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_journal_line_account_id'))
+
+    op.drop_table('journal_line')
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_visit_request_id'))
 
@@ -692,6 +933,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_paper_entry_box_id'))
 
     op.drop_table('paper_entry')
+    with op.batch_alter_table('journal_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_journal_entry_spend_id'))
+        batch_op.drop_index(batch_op.f('ix_journal_entry_entry_date'))
+        batch_op.drop_index(batch_op.f('ix_journal_entry_community_id'))
+
+    op.drop_table('journal_entry')
+    with op.batch_alter_table('fund_spend_unit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_spend_unit_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fund_spend_unit_spend_id'))
+
+    op.drop_table('fund_spend_unit')
     op.drop_table('box_voter_unit')
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_board_entry_tracking_code'))
@@ -726,6 +978,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ownership_person_id'))
 
     op.drop_table('ownership')
+    with op.batch_alter_table('fund_spend', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_spend_motion_id'))
+        batch_op.drop_index(batch_op.f('ix_fund_spend_community_id'))
+
+    op.drop_table('fund_spend')
+    with op.batch_alter_table('fund_review', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_review_user_id'))
+        batch_op.drop_index(batch_op.f('ix_fund_review_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fund_review_community_id'))
+
+    op.drop_table('fund_review')
+    with op.batch_alter_table('fee_payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_payment_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_payment_community_id'))
+
+    op.drop_table('fee_payment')
+    with op.batch_alter_table('fee_follow_up', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_follow_up_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_follow_up_community_id'))
+
+    op.drop_table('fee_follow_up')
+    with op.batch_alter_table('fee_bill', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_bill_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_fee_bill_community_id'))
+
+    op.drop_table('fee_bill')
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
 
@@ -802,6 +1080,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_meeting_community_id'))
 
     op.drop_table('meeting')
+    op.drop_table('ledger_head')
+    with op.batch_alter_table('ledger_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ledger_account_community_id'))
+
+    op.drop_table('ledger_account')
+    with op.batch_alter_table('fee_schedule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fee_schedule_community_id'))
+
+    op.drop_table('fee_schedule')
+    with op.batch_alter_table('disclosure', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_disclosure_community_id'))
+
+    op.drop_table('disclosure')
     with op.batch_alter_table('building', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_building_community_id'))
 
@@ -812,6 +1103,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_entry_action'))
 
     op.drop_table('audit_entry')
+    with op.batch_alter_table('accounting_period', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_accounting_period_community_id'))
+
+    op.drop_table('accounting_period')
     with op.batch_alter_table('community', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_community_office_id'))
 

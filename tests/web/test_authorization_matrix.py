@@ -9,13 +9,16 @@ so nobody adds a page without saying who may see it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
 from app.meetings import services as meeting_services
 from app.models import (
     ApiToken,
+    DisclosureKind,
+    Ledger,
     MeetingForm,
     MeetingKind,
     MeetingRequest,
@@ -24,6 +27,10 @@ from app.models import (
     Urgency,
     utcnow,
 )
+from app.money.disclosure import publish_disclosure
+from app.money.fees import record_payment
+from app.money.fund import file_spend
+from app.money.ledger import BANK, Line, post_entry
 from app.register.services import upload_import
 from app.service.services import Photo, file_request
 from app.service.workflow import DESK
@@ -45,6 +52,11 @@ BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
 SERVICE_FILERS = frozenset({"owner", "resident", "staff"})
 SERVICE_DESK = frozenset({"staff"})
 SERVICE_STATS = frozenset({"staff", "committee", "chair", "auditor"})
+BOOKKEEPERS = frozenset({"committee", "chair"})
+MONEY_AUDITORS = BOOKKEEPERS | {"auditor"}
+MONEY_READERS = MONEY_AUDITORS | {"owner"}
+FEES_OFFICE = BOOKKEEPERS | {"staff"}
+FEES_READERS = FEES_OFFICE | {"owner", "resident", "auditor"}
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,44 @@ MATRIX: dict[str, Case] = {
     "service.stats_xlsx": Case("GET", "/c/{c}/service/stats.xlsx", SERVICE_STATS),
     "service.settings": Case("GET", "/c/{c}/service/settings", SERVICE_DESK),
     "service.team_add": Case("POST", "/c/{c}/service/teams", SERVICE_DESK),
+    # Money: published statements for owners and the governance roles; the books and the
+    # fund's sub-accounts for the committee and auditors; booking for the committee (an empty
+    # POST answers 422 to them: the form names what is missing).
+    "money.index": Case("GET", "/c/{c}/money", MONEY_READERS),
+    "money.publish": Case("POST", "/c/{c}/money/disclosures", BOOKKEEPERS),
+    "money.disclosure": Case("GET", "/c/{c}/money/disclosures/{disclosure}", MONEY_READERS),
+    "money.journal": Case("GET", "/c/{c}/money/journal", MONEY_AUDITORS),
+    "money.new_entry": Case("GET", "/c/{c}/money/journal/new", BOOKKEEPERS),
+    "money.reverse": Case("POST", "/c/{c}/money/journal/{entry}/reverse", BOOKKEEPERS),
+    "money.close_period": Case("POST", "/c/{c}/money/periods", BOOKKEEPERS),
+    "money.import_upload": Case("GET", "/c/{c}/money/import", BOOKKEEPERS),
+    "money.fund_overview": Case("GET", "/c/{c}/money/fund", MONEY_AUDITORS),
+    "money.fund_receipt": Case("POST", "/c/{c}/money/fund/receipts", BOOKKEEPERS),
+    "money.file_spend": Case("POST", "/c/{c}/money/fund/spends", BOOKKEEPERS),
+    "money.pay_spend": Case("POST", "/c/{c}/money/fund/spends/{spend}/pay", BOOKKEEPERS),
+    "money.my_fund": Case("GET", "/c/{c}/money/fund/mine", MONEY_READERS),
+    "money.my_fund_pdf": Case("GET", "/c/{c}/money/fund/mine.pdf", MONEY_READERS),
+    "money.disclosure_pdf": Case("GET", "/c/{c}/money/disclosures/{disclosure}.pdf",
+                                 MONEY_READERS),
+    # Any reader may ask, but only about a unit they own (the form offers only those; an
+    # empty form answers 422).
+    "money.ask_review": Case("POST", "/c/{c}/money/fund/mine/reviews", MONEY_READERS),
+    "money.answer_review": Case("POST", "/c/{c}/money/fund/reviews/0/answer", BOOKKEEPERS),
+    "money.audit_export": Case("GET", "/c/{c}/money/export.xlsx", MONEY_AUDITORS),
+    # Property fees: the schedule for everyone living there and the governance roles; billing,
+    # payments, arrears and follow-ups for the office (staff and committee); a receipt for the
+    # office or the owner of the unit paid for (the world's payment is for nobody's unit).
+    "fees.index": Case("GET", "/c/{c}/money/fees", FEES_READERS),
+    "fees.publish_schedule": Case("POST", "/c/{c}/money/fees/schedule", FEES_OFFICE),
+    "fees.office": Case("GET", "/c/{c}/money/fees/office", FEES_OFFICE),
+    "fees.issue_bills": Case("POST", "/c/{c}/money/fees/bills", FEES_OFFICE),
+    "fees.record_payment": Case("POST", "/c/{c}/money/fees/payments", FEES_OFFICE),
+    "fees.import_payments": Case("POST", "/c/{c}/money/fees/payments/import", FEES_OFFICE),
+    "fees.follow_up": Case("POST", "/c/{c}/money/fees/units/0/follow-ups", FEES_OFFICE),
+    "fees.assign_payment": Case("POST", "/c/{c}/money/fees/payments/{payment}/assign",
+                                FEES_OFFICE),
+    "fees.receipt": Case("GET", "/c/{c}/money/fees/payments/{payment}/receipt.pdf",
+                         FEES_OFFICE),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -170,7 +220,7 @@ def test_every_view_declares_its_permission(app):
 
 
 @pytest.fixture
-def world(make, db_session):
+def world(make, db_session, app):
     """Community A (asked about) and B (elsewhere), each with one account per role."""
     own, other = make.community(), make.community()
     users = {
@@ -195,8 +245,28 @@ def world(make, db_session):
                        kind=RequestKind.COMPLAINT, urgency=Urgency.NORMAL, place="Gate",
                        description="Noise", caller_name="Caller",
                        photos=[Photo("p.png", b"\x89PNG\r\n\x1a\n" + bytes(8))])
+    with app.test_request_context():
+        money = _money(db_session, make, target, own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting, "request": asked, "req": req}
+            "import": pending, "meeting": meeting, "request": asked, "req": req, **money}
+
+
+def _money(db_session, make, actor, community):
+    """A published statement, one booked entry and one (emergency) fund spend."""
+    now = utcnow()
+    published = publish_disclosure(db_session, actor=actor, now=now, community=community,
+                                   kind=DisclosureKind.MONTHLY, starts_on=date(2026, 1, 1),
+                                   today=date(2026, 12, 3))
+    entry = post_entry(db_session, actor=actor, now=now, community=community,
+                       ledger=Ledger.OPERATING, entry_date=date(2026, 2, 10), memo="停车费",
+                       lines=[Line(BANK, debit=Decimal(10)), Line("4001", credit=Decimal(10))])
+    spend = file_spend(db_session, actor=actor, now=now, community=community, title="水管",
+                       category="pipes", budget=Decimal(100),
+                       unit_ids=[make.unit(community).id], emergency_kind="water_main")
+    payment = record_payment(db_session, actor=actor, now=now, community=community,
+                             unit=make.unit(community), paid_on=date(2026, 2, 1),
+                             amount=Decimal("320.50"))
+    return {"disclosure": published, "entry": entry, "spend": spend, "payment": payment}
 
 
 def _published_meeting(db_session, actor, community):
@@ -216,7 +286,9 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
                           imp=world["import"].id, meeting=world["meeting"].id,
                           motion=world["meeting"].motions[0].id, proxy=0, objection=0,
                           request=world["request"].id, req=world["req"].id,
-                          photo=world["req"].photos[0].id)
+                          photo=world["req"].photos[0].id,
+                          disclosure=world["disclosure"].id, entry=world["entry"].seq,
+                          spend=world["spend"].id, payment=world["payment"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 

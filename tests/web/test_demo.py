@@ -102,3 +102,19 @@ def test_the_demo_has_a_finished_meeting_and_one_voting_now(built, db_session):
     assert voting.ballot_of(db_session, box, mine) is None  # left for whoever tries the demo
     assert db_session.scalar(select(func.count(MeetingRequest.id)).where(
         MeetingRequest.community_id == built.id)) == 1
+def test_the_demo_books_verify_and_statements_are_published(built, db_session):
+    """Do the demo's books check out, with published statements and a fund that adds up?"""
+    from app.money import disclosure, ledger
+
+    assert ledger.verify_ledger(db_session, built).ok
+    published = disclosure.disclosures_of(db_session, built)
+    assert len(published) == 3
+    per_unit = ledger.unit_fund_balances(db_session, built)
+    assert sum(per_unit.values()) == ledger.balances(db_session, built)["F101"]
+    from app.models import utcnow
+    from app.money import fees
+
+    now = utcnow()
+    behind = fees.arrears(db_session, built, now=now, today=now.date())
+    assert 0 < len(behind) < 60
+    assert any(a.follow_up_due for a in behind)
