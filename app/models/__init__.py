@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from .accounts import ROLES_NEEDING_TOTP, ActivationCode, ApiToken, Role, RoleGrant, User
+from .alarms import Alarm, AlarmNote, Device, DeviceEventRecord, DeviceKind
 from .audit import AuditEntry, AuditHead
 from .base import Base, utcnow
 from .community import (
@@ -42,6 +43,8 @@ from .voting import (
 __all__ = [
     "ROLES_NEEDING_TOTP",
     "ActivationCode",
+    "Alarm",
+    "AlarmNote",
     "ApiToken",
     "AuditEntry",
     "AuditHead",
@@ -53,6 +56,9 @@ __all__ = [
     "Building",
     "Channel",
     "Community",
+    "Device",
+    "DeviceEventRecord",
+    "DeviceKind",
     "ImportStatus",
     "Meeting",
     "MeetingForm",

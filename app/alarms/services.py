@@ -1,0 +1,442 @@
+"""Alarms on the database: the device registry, ingesting events, handling, faults, the feed.
+
+Services take ``session`` and ``now`` (and ``actor`` for what a person does); they flush, never
+commit, and raise domain errors. What an event means is decided by the pure ``core``; this
+module only loads, stores and notifies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..audit.services import record
+from ..errors import Conflict, DomainError
+from ..models import (
+    Alarm,
+    AlarmNote,
+    Community,
+    Device,
+    DeviceEventRecord,
+    DeviceKind,
+    Ownership,
+    Person,
+    Role,
+    Unit,
+    User,
+)
+from ..notifications.services import holders_of, notify
+from . import core
+from .core import (
+    OPEN_STATES,
+    Action,
+    AlarmState,
+    Category,
+    Cause,
+    Channel,
+    DeviceEvent,
+    EventType,
+    MessageError,
+)
+from .labels import CAUSE_LABELS, EVENT_LABELS, STATE_LABELS
+
+log = logging.getLogger(__name__)
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+
+def register_device(
+    session: Session, *, actor: User | None, now: dt.datetime, community: Community, code: str,
+    kind: DeviceKind, name: str, place: str = "", unit: Unit | None = None,
+    map_x: float | None = None, map_y: float | None = None, heartbeat_seconds: int = 300,
+) -> Device:
+    """Add a device to the community's registry with a fresh channel secret."""
+    if not core._CODE_RE.match(code):
+        raise DomainError(_("A device code has letters, digits and _.:- only."), field="code")
+    if find_device(session, community.id, code) is not None:
+        raise Conflict(_("Another device already has the code %(code)s.", code=code),
+                       field="code")
+    device = Device(community_id=community.id, code=code, kind=kind, name=name, place=place,
+                    unit_id=unit.id if unit else None, map_x=map_x, map_y=map_y,
+                    secret=secrets.token_urlsafe(24), heartbeat_seconds=heartbeat_seconds,
+                    created_at=now)
+    session.add(device)
+    session.flush()
+    if actor is not None:
+        record(session, actor=actor, action="alarm.device_added", now=now,
+               community_id=community.id, target=f"device:{device.id}",
+               details={"code": code, "kind": kind.value})
+    return device
+
+
+def find_device(session: Session, community_id: int, code: str) -> Device | None:
+    return session.scalar(
+        select(Device).where(Device.community_id == community_id, Device.code == code)
+    )
+
+
+def devices_of(session: Session, community: Community) -> list[Device]:
+    return list(session.scalars(
+        select(Device).where(Device.community_id == community.id).order_by(Device.kind,
+                                                                            Device.code)
+    ))
+
+
+# --- ingestion ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one message: the action taken, the alarm touched, a duplicate."""
+
+    action: str
+    alarm: Alarm | None = None
+    duplicate: bool = False
+
+
+def ingest_message(session: Session, *, topic: str, payload: bytes, now: dt.datetime,
+                   prefix: str = core.DEFAULT_PREFIX) -> Outcome:
+    """One MQTT message, whatever its channel. Raises ``MessageError`` for what is refused."""
+    parsed = core.parse_topic(topic, prefix)
+    device = find_device(session, parsed.community_id, parsed.device_code)
+    if device is None or not device.active:
+        raise MessageError("unknown_device", topic)
+    if parsed.channel is Channel.AVAILABILITY:
+        if not payload:  # a retained message being cleared
+            return Outcome("record")
+        return set_availability(session, device=device, online=core.parse_availability(payload),
+                                now=now)
+    if parsed.channel is Channel.STATE:
+        if not payload:
+            return Outcome("record")
+        device.state = core.parse_state(payload)
+        _heard(session, device, now)
+        session.flush()
+        return Outcome("state")
+    event = core.parse_event(payload, device_code=device.code, now=now, secret=device.secret)
+    return ingest_event(session, device=device, event=event, now=now, channel="mqtt")
+
+
+def ingest_http(session: Session, *, community_id: int, code: str, token: str, payload: bytes,
+                now: dt.datetime) -> Outcome:
+    """An event from a device that cannot speak MQTT: the bearer token is its secret."""
+    device = find_device(session, community_id, code)
+    if device is None or not device.active or not hmac.compare_digest(
+        token.encode(), device.secret.encode()
+    ):
+        raise MessageError("unknown_device")
+    event = core.parse_event(payload, device_code=device.code, now=now)
+    return ingest_event(session, device=device, event=event, now=now, channel="http")
+
+
+def ingest_event(session: Session, *, device: Device, event: DeviceEvent, now: dt.datetime,
+                 channel: str) -> Outcome:
+    """Store one validated event and raise, merge, restore or throttle as ``core`` decides."""
+    if session.scalar(select(DeviceEventRecord.id).where(
+        DeviceEventRecord.device_id == device.id,
+        DeviceEventRecord.message_id == event.message_id,
+    )):
+        return Outcome("duplicate", duplicate=True)
+    _heard(session, device, now)
+    open_alarm = _open_alarm(session, device, event.event_type, event.zone)
+    recent = session.scalar(select(func.count(DeviceEventRecord.id)).where(
+        DeviceEventRecord.device_id == device.id,
+        DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
+        DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]),
+    )) or 0
+    action = core.decide(
+        event, open_alarm=core.OpenAlarm(open_alarm.last_at) if open_alarm else None,
+        recent_new=recent, now=now)
+    alarm = open_alarm
+    if action is Action.RAISE:
+        alarm = _raise(session, device, event.event_type, event.zone, now, event.occurred_at)
+    elif action is Action.MERGE:
+        alarm.count += 1
+        alarm.last_at = max(alarm.last_at, event.occurred_at)
+        alarm.updated_at = now
+    elif action is Action.RESTORE:
+        _restore(alarm, now)
+    elif action is Action.THROTTLE:
+        if device.throttled_until is None or device.throttled_until < now:
+            log.warning("device %s floods: throttled", device.code)
+        device.throttled_until = now + core.FLOOD_WINDOW
+        alarm = None
+    else:
+        alarm = None
+    row = DeviceEventRecord(
+        device_id=device.id, message_id=event.message_id, event_type=event.event_type,
+        code=event.code, qualifier=int(event.qualifier), zone=event.zone,
+        occurred_at=event.occurred_at, received_at=now, channel=channel, action=action.value,
+        alarm_id=alarm.id if alarm else None,
+        payload={"code": event.code, "q": int(event.qualifier), "zone": event.zone},
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # the same message, stored by another worker a moment ago
+        return Outcome("duplicate", duplicate=True)
+    if action is Action.RAISE:
+        _notify_raised(session, alarm, now)
+    return Outcome(action.value, alarm)
+
+
+def set_availability(session: Session, *, device: Device, online: bool,
+                     now: dt.datetime) -> Outcome:
+    """``online`` clears an offline fault; ``offline`` (the last will) raises one."""
+    was = device.online
+    device.online = online
+    if online:
+        _heard(session, device, now)
+        fault = _open_alarm(session, device, EventType.OFFLINE, "")
+        if fault is not None:
+            _restore(fault, now)
+        session.flush()
+        return Outcome("online", fault)
+    fault = _open_alarm(session, device, EventType.OFFLINE, "")
+    if fault is None and was is not False:
+        fault = _raise(session, device, EventType.OFFLINE, "", now, now)
+    session.flush()
+    return Outcome("offline", fault)
+
+
+def sweep_heartbeats(session: Session, *, now: dt.datetime) -> list[Alarm]:
+    """Raise a "no heartbeat" fault for each device silent beyond its interval (once)."""
+    candidates = session.scalars(select(Device).where(
+        Device.active.is_(True), Device.last_seen_at.is_not(None),
+        Device.last_seen_at < now - core.HEARTBEAT_GRACE,
+    ))
+    raised = []
+    for device in candidates:
+        interval = dt.timedelta(seconds=device.heartbeat_seconds)
+        if core.heartbeat_overdue(device.last_seen_at, interval, now) and _open_alarm(
+            session, device, EventType.HEARTBEAT_LOST, ""
+        ) is None:
+            raised.append(_raise(session, device, EventType.HEARTBEAT_LOST, "", now, now))
+    return raised
+
+
+def _heard(session: Session, device: Device, now: dt.datetime) -> None:
+    """Anything from a device is a heartbeat: a "no heartbeat" fault ends."""
+    device.last_seen_at = now
+    fault = _open_alarm(session, device, EventType.HEARTBEAT_LOST, "")
+    if fault is not None:
+        _restore(fault, now)
+
+
+def _open_alarm(session: Session, device: Device, event_type: EventType,
+                zone: str) -> Alarm | None:
+    return session.scalar(
+        select(Alarm).where(Alarm.device_id == device.id, Alarm.event_type == event_type,
+                            Alarm.zone == zone, Alarm.state.in_(OPEN_STATES))
+        .order_by(Alarm.id.desc()).limit(1)
+    )
+
+
+def _raise(session: Session, device: Device, event_type: EventType, zone: str,
+           now: dt.datetime, occurred_at: dt.datetime) -> Alarm:
+    alarm = Alarm(
+        community_id=device.community_id, device_id=device.id,
+        category=core.category_of(event_type), event_type=event_type, zone=zone,
+        priority=core.priority_of(event_type), state=AlarmState.RAISED, count=1,
+        first_at=occurred_at, last_at=occurred_at, raised_at=now, updated_at=now,
+    )
+    session.add(alarm)
+    session.flush()
+    return alarm
+
+
+def _restore(alarm: Alarm, now: dt.datetime) -> None:
+    """The device says the condition is over: a fault closes itself, an alarm waits for staff."""
+    alarm.restored_at = now
+    alarm.updated_at = now
+    if alarm.category is Category.FAULT and alarm.state in OPEN_STATES:
+        alarm.state = AlarmState.CLEARED
+        alarm.cleared_at = now
+        alarm.cause = Cause.RESTORED
+
+
+def _notify_raised(session: Session, alarm: Alarm, now: dt.datetime) -> None:
+    """The most urgent alarms reach staff's notices too; an in-home alarm reaches its owners."""
+    device = alarm.device or session.get(Device, alarm.device_id)
+    community = session.get(Community, alarm.community_id)
+    link = f"/c/{community.id}/alarms/{alarm.id}"
+    kind_label = EVENT_LABELS[alarm.event_type]
+
+    def message():
+        return (_("Alarm: %(kind)s", kind=str(kind_label)),
+                _("%(kind)s at %(place)s.", kind=str(kind_label),
+                  place=device.place or device.name))
+
+    if alarm.category is Category.ALARM and alarm.priority == 1:
+        notify(session, now=now, community=community, kind="alarm.raised", link=link,
+               recipients=holders_of(session, community, Role.STAFF), message=message)
+    if alarm.category is Category.ALARM and device.unit_id is not None:
+        owners = session.scalars(
+            select(Person.user_id).distinct().join(Ownership, Ownership.person_id == Person.id)
+            .where(Ownership.unit_id == device.unit_id, Ownership.ended_at.is_(None),
+                   Person.user_id.is_not(None)))
+        notify(session, now=now, community=community, kind="alarm.home", link="",
+               recipients=list(owners), message=message)
+
+
+# --- handling by staff -------------------------------------------------------------------------
+
+
+def _move(alarm: Alarm, target: AlarmState) -> None:
+    try:
+        core.check_transition(alarm.state, target)
+    except core.TransitionError:
+        raise Conflict(_("This alarm is %(state)s: it cannot be %(target)s now.",
+                         state=str(STATE_LABELS[alarm.state]),
+                         target=str(STATE_LABELS[target]))) from None
+    alarm.state = target
+
+
+def _note(session: Session, alarm: Alarm, actor: User, now: dt.datetime, action: str,
+          text: str) -> None:
+    session.add(AlarmNote(alarm_id=alarm.id, author_id=actor.id, action=action,
+                          text=text.strip(), created_at=now))
+
+
+def _audit(session: Session, actor: User, now: dt.datetime, alarm: Alarm, action: str,
+           **details) -> None:
+    record(session, actor=actor, action=f"alarm.{action}", now=now,
+           community_id=alarm.community_id, target=f"alarm:{alarm.id}",
+           details={"type": alarm.event_type.value, **details})
+
+
+def acknowledge(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm) -> Alarm:
+    """Someone at the console has seen it (the sound stops for everyone)."""
+    _move(alarm, AlarmState.ACKNOWLEDGED)
+    alarm.acknowledged_at, alarm.acknowledged_by_id, alarm.updated_at = now, actor.id, now
+    _note(session, alarm, actor, now, "acknowledged", "")
+    _audit(session, actor, now, alarm, "acknowledged")
+    session.flush()
+    return alarm
+
+
+def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, assignee: User,
+             note: str = "") -> Alarm:
+    """Send someone of the property office; they get a notice linking to the alarm."""
+    community = session.get(Community, alarm.community_id)
+    if assignee.id not in holders_of(session, community, Role.STAFF):
+        raise DomainError(_("Only property staff of this community can be dispatched."),
+                          field="assignee")
+    if alarm.state is AlarmState.RAISED:
+        alarm.acknowledged_at, alarm.acknowledged_by_id = now, actor.id
+    _move(alarm, AlarmState.DISPATCHED)
+    alarm.dispatched_at, alarm.dispatched_by_id, alarm.assignee_id = now, actor.id, assignee.id
+    alarm.updated_at = now
+    _note(session, alarm, actor, now, "dispatched", note)
+    _audit(session, actor, now, alarm, "dispatched", assignee=assignee.username)
+    device = session.get(Device, alarm.device_id)
+    kind_label = EVENT_LABELS[alarm.event_type]
+    notify(session, now=now, community=community, recipients=[assignee], kind="alarm.dispatched",
+           link=f"/c/{community.id}/alarms/{alarm.id}",
+           message=lambda: (_("Go to: %(kind)s", kind=str(kind_label)),
+                            _("%(place)s. %(note)s", place=device.place or device.name,
+                              note=note.strip())))
+    session.flush()
+    return alarm
+
+
+def close(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, cause: Cause,
+          note: str = "") -> Alarm:
+    """Close with a cause: a real alarm, a false one, or a test."""
+    if cause not in core.CLOSING_CAUSES:
+        raise DomainError(_("Choose why the alarm is closed."), field="cause")
+    _move(alarm, AlarmState.CLEARED)
+    alarm.cleared_at, alarm.cleared_by_id, alarm.cause, alarm.updated_at = (
+        now, actor.id, cause, now)
+    _note(session, alarm, actor, now, "closed", note)
+    _audit(session, actor, now, alarm, "closed", cause=cause.value)
+    session.flush()
+    return alarm
+
+
+def add_note(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm,
+             text: str) -> AlarmNote:
+    if not text.strip():
+        raise DomainError(_("Write the note first."), field="text")
+    note = AlarmNote(alarm_id=alarm.id, author_id=actor.id, action="", text=text.strip(),
+                     created_at=now)
+    session.add(note)
+    alarm.updated_at = now
+    session.flush()
+    return note
+
+
+# --- what the console shows --------------------------------------------------------------------
+
+
+def open_alarms(session: Session, community: Community, *, limit: int = 200) -> list[Alarm]:
+    return list(session.scalars(
+        select(Alarm).where(Alarm.community_id == community.id, Alarm.state.in_(OPEN_STATES))
+        .order_by(Alarm.priority, Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
+    ))
+
+
+def recent_alarms(session: Session, community: Community, *, limit: int = 50) -> list[Alarm]:
+    return list(session.scalars(
+        select(Alarm).where(Alarm.community_id == community.id,
+                            Alarm.state == AlarmState.CLEARED)
+        .order_by(Alarm.cleared_at.desc(), Alarm.id.desc()).limit(limit)
+    ))
+
+
+@dataclass(frozen=True)
+class FaultyDevice:
+    device: Device
+    #: Event types of its open faults (heartbeat overdue included even before a sweep).
+    reasons: tuple[EventType, ...]
+
+
+def faulty_devices(session: Session, community: Community, now: dt.datetime) -> list[FaultyDevice]:
+    """Devices with an open fault, or silent beyond their heartbeat interval."""
+    faults = session.execute(
+        select(Alarm.device_id, Alarm.event_type).where(
+            Alarm.community_id == community.id, Alarm.category == Category.FAULT,
+            Alarm.state.in_(OPEN_STATES))
+    ).all()
+    reasons: dict[int, set[EventType]] = {}
+    for device_id, event_type in faults:
+        reasons.setdefault(device_id, set()).add(event_type)
+    devices = {d.id: d for d in devices_of(session, community) if d.active}
+    for device in devices.values():
+        if core.heartbeat_overdue(device.last_seen_at,
+                                  dt.timedelta(seconds=device.heartbeat_seconds), now):
+            reasons.setdefault(device.id, set()).add(EventType.HEARTBEAT_LOST)
+    return [FaultyDevice(devices[i], tuple(sorted(r))) for i, r in sorted(reasons.items())
+            if i in devices]
+
+
+def throttled_devices(session: Session, community: Community, now: dt.datetime) -> list[Device]:
+    return list(session.scalars(
+        select(Device).where(Device.community_id == community.id,
+                             Device.throttled_until > now)
+    ))
+
+
+def events_of(session: Session, alarm: Alarm, *, limit: int = 100) -> list[DeviceEventRecord]:
+    return list(session.scalars(
+        select(DeviceEventRecord).where(DeviceEventRecord.alarm_id == alarm.id)
+        .order_by(DeviceEventRecord.id.desc()).limit(limit)
+    ))
+
+
+def staff_of(session: Session, community: Community) -> list[User]:
+    ids = holders_of(session, community, Role.STAFF)
+    return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.username)))
+
+
+def cause_label(cause: Cause | None) -> str:
+    return str(CAUSE_LABELS[cause]) if cause else ""
