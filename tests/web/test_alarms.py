@@ -1,0 +1,205 @@
+"""Device alarms on the database and through the site: ingestion, merging, faults, handling,
+the console and its feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alarm_helpers import event_payload
+from sqlalchemy import func, select
+
+from app.alarms import core, services
+from app.alarms.core import AlarmState, Cause, EventType, MessageError
+from app.models import Alarm, AuditEntry, DeviceEventRecord, DeviceKind, Notification, Role, utcnow
+
+
+@pytest.fixture
+def ctx(app):
+    with app.test_request_context():
+        yield
+
+
+@pytest.fixture
+def site(make, db_session, ctx):
+    community = make.community()
+    staff = make.user_with_role(Role.STAFF, community)
+    other_staff = make.user_with_role(Role.STAFF, community)
+    owner = make.user_with_role(Role.OWNER, community)
+    unit = db_session.scalar(select(services.Unit).join(services.Ownership).join(services.Person)
+                             .where(services.Person.user_id == owner.id))
+    now = utcnow()
+    panel = services.register_device(
+        db_session, actor=staff, now=now, community=community, code="P-1-101",
+        kind=DeviceKind.PANEL, name="1-101 panel", place="1号楼 101", unit=unit,
+        map_x=0.2, map_y=0.3, heartbeat_seconds=60)
+    fence = services.register_device(
+        db_session, actor=staff, now=now, community=community, code="Z-N-3",
+        kind=DeviceKind.PERIMETER, name="North fence", place="北侧围墙")
+    return {"community": community, "staff": staff, "other_staff": other_staff, "owner": owner,
+            "panel": panel, "fence": fence, "now": now}
+
+
+def mqtt(db_session, device, now=None, **kw):
+    topic = core.topic_for(device.community_id, device.code, core.Channel.EVENT)
+    return services.ingest_message(db_session, topic=topic, payload=event_payload(device, **kw),
+                                   now=now or utcnow())
+
+
+def alarms(db_session, device):
+    return list(db_session.scalars(select(Alarm).where(Alarm.device_id == device.id)
+                                   .order_by(Alarm.id)))
+
+
+def test_an_event_raises_an_alarm_and_a_redelivery_is_stored_once(db_session, site):
+    """Does an event raise an alarm, and does the same message id (a QoS 1 redelivery) not?"""
+    panel = site["panel"]
+    payload = event_payload(panel, code=130, message_id="dup-1")
+    topic = core.topic_for(panel.community_id, panel.code, core.Channel.EVENT)
+    first = services.ingest_message(db_session, topic=topic, payload=payload, now=utcnow())
+    again = services.ingest_message(db_session, topic=topic, payload=payload, now=utcnow())
+    assert first.action == "raise"
+    assert again.duplicate
+    [alarm] = alarms(db_session, panel)
+    assert (alarm.event_type, alarm.state, alarm.count, alarm.priority) == (
+        EventType.BURGLARY, AlarmState.RAISED, 1, 2)
+    assert db_session.scalar(select(func.count(DeviceEventRecord.id)).where(
+        DeviceEventRecord.device_id == panel.id)) == 1
+    assert panel.last_seen_at is not None
+
+
+def test_duplicates_within_the_window_merge_with_a_count(db_session, site):
+    """Are repeated events of one device, type and zone one alarm with a count?"""
+    fence, now = site["fence"], site["now"]
+    for i in range(3):
+        mqtt(db_session, fence, code=130, zone="3", now=now + dt.timedelta(seconds=i))
+    mqtt(db_session, fence, code=130, zone="4", now=now)
+    later = now + core.MERGE_WINDOW + dt.timedelta(minutes=1)
+    mqtt(db_session, fence, code=130, zone="3", now=later,
+         ts=later)
+    rows = alarms(db_session, fence)
+    assert [(a.zone, a.count) for a in rows] == [("3", 3), ("4", 1), ("3", 1)]
+
+
+def test_a_restore_marks_an_alarm_and_clears_a_fault(db_session, site):
+    """Does a restore leave an alarm for staff to close, but end a power fault by itself?"""
+    panel = site["panel"]
+    mqtt(db_session, panel, code=130)
+    mqtt(db_session, panel, code=130, q=3)
+    mqtt(db_session, panel, code=301)
+    mqtt(db_session, panel, code=301, q=3)
+    alarm, fault = alarms(db_session, panel)
+    assert alarm.state is AlarmState.RAISED
+    assert alarm.restored_at is not None
+    assert fault.state is AlarmState.CLEARED
+    assert fault.cause is Cause.RESTORED
+
+
+def test_info_events_are_recorded_without_an_alarm(db_session, site):
+    panel = site["panel"]
+    assert mqtt(db_session, panel, code=602).action == "record"
+    assert mqtt(db_session, panel, code=401).action == "record"
+    assert alarms(db_session, panel) == []
+
+
+def test_a_flooding_device_is_throttled_and_said_so(db_session, site):
+    """Does a device raising alarm after alarm stop raising new ones, and is it listed?"""
+    fence, now = site["fence"], site["now"]
+    for i in range(core.FLOOD_LIMIT + 5):
+        mqtt(db_session, fence, code=130, zone=f"z{i}", now=now)
+    assert len(alarms(db_session, fence)) == core.FLOOD_LIMIT
+    assert services.throttled_devices(db_session, site["community"], now) == [fence]
+    actions = db_session.scalars(select(DeviceEventRecord.action).where(
+        DeviceEventRecord.device_id == fence.id)).all()
+    assert actions.count("throttle") == 5
+
+
+def test_refused_messages(db_session, site):
+    panel = site["panel"]
+    topic = core.topic_for(panel.community_id, panel.code, core.Channel.EVENT)
+    other = core.topic_for(panel.community_id, "NOPE", core.Channel.EVENT)
+    with pytest.raises(MessageError, match="unknown_device"):
+        services.ingest_message(db_session, topic=other, payload=event_payload(panel),
+                                now=utcnow())
+    forged = event_payload(site["fence"])  # signed with another device's secret
+    with pytest.raises(MessageError, match="bad_signature"):
+        services.ingest_message(db_session, topic=topic, payload=forged, now=utcnow())
+    wrong_community = core.topic_for(panel.community_id + 1000, panel.code, core.Channel.EVENT)
+    with pytest.raises(MessageError, match="unknown_device"):
+        services.ingest_message(db_session, topic=wrong_community, payload=event_payload(panel),
+                                now=utcnow())
+
+
+def test_availability_last_will_and_heartbeat_faults(db_session, site):
+    """Does "offline" raise a fault that "online" clears, and does silence raise one?"""
+    panel, community, now = site["panel"], site["community"], site["now"]
+    avail = core.topic_for(panel.community_id, panel.code, core.Channel.AVAILABILITY)
+    services.ingest_message(db_session, topic=avail, payload=b"online", now=now)
+    services.ingest_message(db_session, topic=avail, payload=b"offline", now=now)
+    [fault] = alarms(db_session, panel)
+    assert fault.event_type is EventType.OFFLINE
+    assert fault.state is AlarmState.RAISED
+    assert [f.device for f in services.faulty_devices(db_session, community, now)] == [panel]
+    services.ingest_message(db_session, topic=avail, payload=b"online", now=now)
+    assert fault.state is AlarmState.CLEARED
+
+    late = now + dt.timedelta(seconds=panel.heartbeat_seconds) + core.HEARTBEAT_GRACE * 2
+    faulty = services.faulty_devices(db_session, community, late)
+    assert [(f.device, f.reasons) for f in faulty] == [(panel, (EventType.HEARTBEAT_LOST,))]
+    [swept] = services.sweep_heartbeats(db_session, now=late)
+    assert services.sweep_heartbeats(db_session, now=late) == []  # once
+    mqtt(db_session, panel, code=602, now=late + dt.timedelta(seconds=1))
+    assert swept.state is AlarmState.CLEARED
+
+
+def test_panel_state_is_kept(db_session, site):
+    panel = site["panel"]
+    topic = core.topic_for(panel.community_id, panel.code, core.Channel.STATE)
+    services.ingest_message(db_session, topic=topic, payload=b"armed_away", now=utcnow())
+    assert panel.state is core.PanelState.ARMED_AWAY
+
+
+def test_handling_is_audited_and_notifies(db_session, site):
+    """Acknowledge, dispatch, close: each a transition, an audit entry and the right notices."""
+    panel, staff, other = site["panel"], site["staff"], site["other_staff"]
+    alarm = mqtt(db_session, panel, code=110).alarm  # fire: priority 1
+    kinds = db_session.scalars(select(Notification.user_id).where(
+        Notification.kind == "alarm.raised")).all()
+    assert set(kinds) == {staff.id, other.id}
+    home = db_session.scalars(select(Notification.user_id).where(
+        Notification.kind == "alarm.home")).all()
+    assert home == [site["owner"].id]
+
+    now = utcnow()
+    services.acknowledge(db_session, actor=staff, now=now, alarm=alarm)
+    with pytest.raises(services.Conflict):
+        services.acknowledge(db_session, actor=staff, now=now, alarm=alarm)
+    with pytest.raises(services.DomainError):
+        services.dispatch(db_session, actor=staff, now=now, alarm=alarm, assignee=site["owner"])
+    services.dispatch(db_session, actor=staff, now=now, alarm=alarm, assignee=other,
+                      note="Bring the extinguisher")
+    assert db_session.scalar(select(Notification).where(
+        Notification.kind == "alarm.dispatched")).user_id == other.id
+    with pytest.raises(services.DomainError):
+        services.close(db_session, actor=staff, now=now, alarm=alarm, cause=Cause.RESTORED)
+    services.close(db_session, actor=staff, now=now, alarm=alarm, cause=Cause.FALSE,
+                   note="Cooking smoke")
+    assert alarm.state is AlarmState.CLEARED
+    assert alarm.cause is Cause.FALSE
+    with pytest.raises(services.Conflict):
+        services.close(db_session, actor=staff, now=now, alarm=alarm, cause=Cause.REAL)
+    actions = db_session.scalars(select(AuditEntry.action).where(
+        AuditEntry.target == f"alarm:{alarm.id}").order_by(AuditEntry.seq)).all()
+    assert actions == ["alarm.acknowledged", "alarm.dispatched", "alarm.closed"]
+    assert [n.action for n in alarm.notes] == ["acknowledged", "dispatched", "closed"]
+
+
+def test_http_ingestion_service(db_session, site):
+    panel = site["panel"]
+    outcome = services.ingest_http(db_session, community_id=panel.community_id,
+                                   code=panel.code, token=panel.secret,
+                                   payload=event_payload(panel, code=154), now=utcnow())
+    assert outcome.alarm.event_type is EventType.WATER_LEAK
+    with pytest.raises(MessageError):
+        services.ingest_http(db_session, community_id=panel.community_id, code=panel.code,
+                             token="wrong", payload=event_payload(panel), now=utcnow())
