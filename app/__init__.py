@@ -90,6 +90,7 @@ def select_timezone() -> str:
 def _register_blueprints(app: Flask) -> None:
     from .activation.views import bp as activation_bp
     from .admin.views import bp as admin_bp
+    from .alarms.views import bp as alarms_bp
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
@@ -109,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(meetings_bp)
     app.register_blueprint(voting_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(alarms_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

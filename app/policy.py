@@ -50,6 +50,12 @@ class Permission(enum.StrEnum):
     PROXY_MANAGE = "community:proxy:manage"
     TURNOUT_READ = "community:turnout:read"
     BUNDLE_READ = "community:meeting:bundle"
+    #: The alarm console, the device list and an alarm's record.
+    ALARMS_READ = "community:alarm:read"
+    #: Acknowledging, dispatching, closing and annotating alarms (the property office).
+    ALARMS_HANDLE = "community:alarm:handle"
+    #: A device reporting over HTTP: the device's own token is checked by the service.
+    DEVICE_REPORT = "device:event:report"
 
 
 P = Permission
@@ -64,18 +70,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.ALARMS_READ}
     ),
     Role.CHAIR: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
-        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE}
+        | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
+           P.ALARMS_READ}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
     Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
-         P.PROXY_MANAGE, P.TURNOUT_READ}
+         P.PROXY_MANAGE, P.TURNOUT_READ, P.ALARMS_READ, P.ALARMS_HANDLE}
     ),
     Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ}),
     #: The site admin sets communities up; configuration, never ballots.
@@ -127,7 +134,7 @@ def _compute_roles(user: User, community: Community) -> frozenset[Role]:
 
 def can(user: User, permission: Permission, community: Community | None = None) -> bool:
     """Whether ``user`` holds ``permission`` (in ``community`` for community permissions)."""
-    if permission is P.PUBLIC:
+    if permission in (P.PUBLIC, P.DEVICE_REPORT):
         return True
     if not getattr(user, "is_authenticated", False):
         return False
@@ -208,7 +215,7 @@ def requires(permission: Permission) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             user = actor()
-            if permission not in (P.PUBLIC,) and not user.is_authenticated:
+            if permission not in (P.PUBLIC, P.DEVICE_REPORT) and not user.is_authenticated:
                 # Before any look-up: an anonymous visitor learns nothing, not even existence.
                 if request.path.startswith("/api/"):
                     abort(401)

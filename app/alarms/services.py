@@ -438,5 +438,10 @@ def staff_of(session: Session, community: Community) -> list[User]:
     return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.username)))
 
 
+def users_by_id(session: Session, ids) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
 def cause_label(cause: Cause | None) -> str:
     return str(CAUSE_LABELS[cause]) if cause else ""

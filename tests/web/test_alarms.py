@@ -13,15 +13,28 @@ from app.alarms import core, services
 from app.alarms.core import AlarmState, Cause, EventType, MessageError
 from app.models import Alarm, AuditEntry, DeviceEventRecord, DeviceKind, Notification, Role, utcnow
 
+_APP = {}
+
+
+@pytest.fixture(autouse=True)
+def _app_for_ingestion(app):
+    """Ingestion notifies (rendered in every language), so it runs in an app context of its
+    own, as in the ingester; a context kept open for the test would leak its locale into the
+    test client's requests."""
+    _APP["app"] = app
+    yield
+    _APP.clear()
+
 
 @pytest.fixture
 def ctx(app):
+    """A request context for tests that call the handling services directly (no client)."""
     with app.test_request_context():
         yield
 
 
 @pytest.fixture
-def site(make, db_session, ctx):
+def site(make, db_session):
     community = make.community()
     staff = make.user_with_role(Role.STAFF, community)
     other_staff = make.user_with_role(Role.STAFF, community)
@@ -42,8 +55,9 @@ def site(make, db_session, ctx):
 
 def mqtt(db_session, device, now=None, **kw):
     topic = core.topic_for(device.community_id, device.code, core.Channel.EVENT)
-    return services.ingest_message(db_session, topic=topic, payload=event_payload(device, **kw),
-                                   now=now or utcnow())
+    with _APP["app"].app_context():
+        return services.ingest_message(db_session, topic=topic,
+                                       payload=event_payload(device, **kw), now=now or utcnow())
 
 
 def alarms(db_session, device):
@@ -159,7 +173,7 @@ def test_panel_state_is_kept(db_session, site):
     assert panel.state is core.PanelState.ARMED_AWAY
 
 
-def test_handling_is_audited_and_notifies(db_session, site):
+def test_handling_is_audited_and_notifies(db_session, site, ctx):
     """Acknowledge, dispatch, close: each a transition, an audit entry and the right notices."""
     panel, staff, other = site["panel"], site["staff"], site["other_staff"]
     alarm = mqtt(db_session, panel, code=110).alarm  # fire: priority 1
@@ -194,7 +208,7 @@ def test_handling_is_audited_and_notifies(db_session, site):
     assert [n.action for n in alarm.notes] == ["acknowledged", "dispatched", "closed"]
 
 
-def test_http_ingestion_service(db_session, site):
+def test_http_ingestion_service(db_session, site, ctx):
     panel = site["panel"]
     outcome = services.ingest_http(db_session, community_id=panel.community_id,
                                    code=panel.code, token=panel.secret,
@@ -203,3 +217,122 @@ def test_http_ingestion_service(db_session, site):
     with pytest.raises(MessageError):
         services.ingest_http(db_session, community_id=panel.community_id, code=panel.code,
                              token="wrong", payload=event_payload(panel), now=utcnow())
+
+
+# --- through the site ----------------------------------------------------------------------
+
+
+def test_the_console_shows_a_new_alarm_in_its_next_poll(client, login, db_session, site):
+    """Is an alarm stored now in the feed the console asks for once a second (< 2 s)?"""
+    c = site["community"]
+    login(site["staff"])
+    page = client.get(f"/c/{c.id}/alarms?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "No open alarm." in html
+    assert 'data-poll-ms="1000"' in html
+    assert "js/alarms.js" in html
+    assert client.get(f"/c/{c.id}/alarms/feed.json").get_json()["alarms"] == []
+
+    mqtt(db_session, site["panel"], code=120)  # panic
+    db_session.commit()
+    feed = client.get(f"/c/{c.id}/alarms/feed.json?lang=en")
+    assert feed.headers["Cache-Control"] == "no-store"
+    [row] = feed.get_json()["alarms"]
+    assert (row["type"], row["type_label"], row["priority"], row["state"]) == (
+        "panic", "Panic button", 1, "raised")
+    assert row["unit"]
+    assert (row["x"], row["y"]) == (0.2, 0.3)
+    html = client.get(f"/c/{c.id}/alarms?lang=en").get_data(as_text=True)
+    assert "Panic button" in html
+    assert 'class="dev panel alarmed"' in html
+    # Chinese is the default language of the site.
+    assert client.get(f"/c/{c.id}/alarms/feed.json?lang=zh_Hans_CN").get_json()[
+        "alarms"][0]["type_label"] == "紧急求助"
+
+
+def test_faults_and_floods_are_on_the_console(client, login, db_session, site):
+    c = site["community"]
+    avail = core.topic_for(c.id, site["panel"].code, core.Channel.AVAILABILITY)
+    services.ingest_message(db_session, topic=avail, payload=b"offline", now=utcnow())
+    for i in range(core.FLOOD_LIMIT + 1):
+        mqtt(db_session, site["fence"], zone=f"z{i}")
+    db_session.commit()
+    login(site["staff"])
+    feed = client.get(f"/c/{c.id}/alarms/feed.json?lang=en").get_json()
+    assert [f["device"] for f in feed["faults"]] == ["1-101 panel"]
+    assert feed["faults"][0]["reasons"] == ["Offline"]
+    assert [d["device"] for d in feed["throttled"]] == ["North fence"]
+    html = client.get(f"/c/{c.id}/alarms/devices?lang=en").get_data(as_text=True)
+    assert "Faulty" in html
+    assert "Throttled" in html
+
+
+def test_staff_acknowledge_dispatch_and_close_through_the_site(client, login, db_session, site):
+    c, staff, other = site["community"], site["staff"], site["other_staff"]
+    alarm = mqtt(db_session, site["fence"], code=130, zone="3").alarm
+    db_session.commit()
+    login(staff)
+    base = f"/c/{c.id}/alarms/{alarm.id}"
+    page = client.get(f"{base}?lang=en").get_data(as_text=True)
+    assert "Intrusion" in page
+    assert "Acknowledge" in page
+    assert client.post(f"{base}/acknowledge").status_code == 302
+    assert client.post(f"{base}/acknowledge").status_code == 409
+    bad = client.post(f"{base}/dispatch?lang=en", data={"assignee": "999999"})
+    assert bad.status_code == 422
+    assert "Send" in bad.get_data(as_text=True)
+    assert client.post(f"{base}/dispatch", data={"assignee": str(other.id),
+                                                 "note": "North gate"}).status_code == 302
+    assert client.post(f"{base}/notes", data={"text": "On site, fence cut"}).status_code == 302
+    assert client.post(f"{base}/notes", data={"text": ""}).status_code == 422
+    assert client.post(f"{base}/close", data={"cause": "restored"}).status_code == 422
+    assert client.post(f"{base}/close", data={"cause": "real",
+                                              "note": "Police called"}).status_code == 302
+    db_session.expire_all()
+    alarm = db_session.get(Alarm, alarm.id)
+    assert alarm.state is AlarmState.CLEARED
+    assert alarm.assignee_id == other.id
+    page = client.get(f"{base}?lang=en").get_data(as_text=True)
+    assert "On site, fence cut" in page
+    assert "Real alarm" in page
+    notice = db_session.scalar(select(Notification).where(Notification.kind ==
+                                                          "alarm.dispatched"))
+    assert notice.user_id == other.id
+    assert notice.link == base
+
+
+def test_the_committee_sees_but_does_not_handle(client, login, make, db_session, site):
+    c = site["community"]
+    alarm = mqtt(db_session, site["fence"]).alarm
+    db_session.commit()
+    login(make.user_with_role(Role.COMMITTEE, c))
+    page = client.get(f"/c/{c.id}/alarms/{alarm.id}?lang=en").get_data(as_text=True)
+    assert "Acknowledge" not in page
+    assert client.post(f"/c/{c.id}/alarms/{alarm.id}/acknowledge").status_code == 403
+
+
+def test_an_alarm_of_another_community_is_not_found(client, login, make, db_session, site):
+    alarm = mqtt(db_session, site["fence"]).alarm
+    elsewhere = make.community()
+    db_session.commit()
+    login(make.user_with_role(Role.STAFF, elsewhere))
+    assert client.get(f"/c/{elsewhere.id}/alarms/{alarm.id}").status_code == 404
+
+
+def test_http_endpoint_takes_the_device_token(client, db_session, site):
+    """Can a device without MQTT report over HTTP with its token, and nobody without it?"""
+    panel = site["panel"]
+    url = f"/c/{panel.community_id}/alarms/http/{panel.code}/event"
+    body = event_payload(panel, code=154, message_id="h1")
+    ok = client.post(url, data=body, headers={"Authorization": f"Bearer {panel.secret}"},
+                     content_type="application/json")
+    assert ok.status_code == 200, ok.get_data(as_text=True)
+    assert ok.get_json()["action"] == "raise"
+    again = client.post(url, data=body, headers={"Authorization": f"Bearer {panel.secret}"})
+    assert again.get_json()["duplicate"] is True
+    assert client.post(url, data=body).status_code == 401
+    assert client.post(url, data=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+    bad = client.post(url, data=b"{}", headers={"Authorization": f"Bearer {panel.secret}"})
+    assert bad.status_code == 422
+    assert bad.get_json()["error"] == "bad_field"

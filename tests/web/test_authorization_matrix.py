@@ -13,8 +13,10 @@ from datetime import timedelta
 
 import pytest
 
+from app.alarms import services as alarm_services
+from app.alarms.core import EventType
 from app.meetings import services as meeting_services
-from app.models import ApiToken, MeetingForm, MeetingKind, Role, utcnow
+from app.models import ApiToken, DeviceKind, MeetingForm, MeetingKind, Role, utcnow
 from app.register.services import upload_import
 from elections.rules import Matter
 
@@ -31,6 +33,8 @@ VOTERS = frozenset({"owner", "resident"})
 MEETING_OFFICE = MEETING_MANAGERS | {"staff"}
 TURNOUT_READERS = MEETING_OFFICE | {"auditor", "scrutineer"}
 BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
+ALARM_READERS = frozenset({"staff", "committee", "chair"})
+ALARM_HANDLERS = frozenset({"staff"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,18 @@ MATRIX: dict[str, Case] = {
     "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
     "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
     "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
+    # The alarm console is the property office's; the committee may look, not handle. The
+    # handling posts carry no form: allowed roles get a redirect (acknowledged) or a 422.
+    "alarms.console": Case("GET", "/c/{c}/alarms", ALARM_READERS),
+    "alarms.feed": Case("GET", "/c/{c}/alarms/feed.json", ALARM_READERS),
+    "alarms.devices": Case("GET", "/c/{c}/alarms/devices", ALARM_READERS),
+    "alarms.detail": Case("GET", "/c/{c}/alarms/{alarm}", ALARM_READERS),
+    "alarms.acknowledge": Case("POST", "/c/{c}/alarms/{alarm}/acknowledge", ALARM_HANDLERS),
+    "alarms.dispatch": Case("POST", "/c/{c}/alarms/{alarm}/dispatch", ALARM_HANDLERS),
+    "alarms.close": Case("POST", "/c/{c}/alarms/{alarm}/close", ALARM_HANDLERS),
+    "alarms.note": Case("POST", "/c/{c}/alarms/{alarm}/notes", ALARM_HANDLERS),
+    # Devices only, with their own secret as bearer token: no session opens it.
+    "alarms.http_event": Case("POST", "/c/{c}/alarms/http/{device}/event", frozenset()),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -149,8 +165,18 @@ def world(make, db_session):
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
     meeting = _published_meeting(db_session, target, own)
+    device, alarm = _raised_alarm(db_session, own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting}
+            "import": pending, "meeting": meeting, "device": device, "alarm": alarm}
+
+
+def _raised_alarm(db_session, community):
+    device = alarm_services.register_device(
+        db_session, actor=None, now=utcnow(), community=community, code="P-9",
+        kind=DeviceKind.PANEL, name="Panel")
+    alarm = alarm_services._raise(db_session, device, EventType.BURGLARY, "", utcnow(),
+                                  utcnow())
+    return device, alarm
 
 
 def _published_meeting(db_session, actor, community):
@@ -168,7 +194,8 @@ def _published_meeting(db_session, actor, community):
 def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
-                          motion=world["meeting"].motions[0].id, proxy=0, objection=0)
+                          motion=world["meeting"].motions[0].id, proxy=0, objection=0,
+                          alarm=world["alarm"].id, device=world["device"].code)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
