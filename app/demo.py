@@ -155,6 +155,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _sample_letter(session, community, units[2], raw_ids, now)
     from .meetings.demo import add_demo_meetings
     add_demo_meetings(session, community, now, INSTANCE / "demo-bundle.zip")
+    from .alarms.demo import add_demo_alarms
+    add_demo_alarms(session, community, now)
     return True
 
 

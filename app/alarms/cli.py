@@ -110,22 +110,31 @@ def simulate(community_id: int | None, rate: float, count: int) -> None:
     for device in devices:
         client.publish(core.topic_for(community_id, device.code, core.Channel.AVAILABILITY,
                                       cfg["ALARMS_TOPIC_PREFIX"]), "online", qos=1, retain=True)
+    def send(device, kind, q=1, zone=""):
+        nonlocal seq
+        seq += 1
+        body = {"id": str(seq), "ts": dt.datetime.now(dt.UTC).isoformat(), "q": q, "zone": zone}
+        body["code" if isinstance(kind, int) else "type"] = kind
+        body["sig"] = core.sign(device.secret, device.code, body)
+        client.publish(core.topic_for(community_id, device.code, core.Channel.EVENT,
+                                      cfg["ALARMS_TOPIC_PREFIX"]),
+                       json.dumps(body), qos=1).wait_for_publish(5)
+
+    last_round = 0.0
     try:
         while not count or sent < count:
+            if time.monotonic() - last_round > 60:  # every device's periodic test
+                last_round = time.monotonic()
+                for device in devices:
+                    send(device, 602)
             device = rng.choice(devices)
             choices, weights = zip(*_REPERTOIRE[device.kind.value])
             kind = rng.choices(choices, weights)[0]
-            seq += 1
-            body = {"id": str(seq), "ts": dt.datetime.now(dt.UTC).isoformat(),
-                    "q": 3 if rng.random() < 0.15 else 1, "zone": str(rng.randint(1, 4))
-                    if device.kind.value == "perimeter" else ""}
-            body["code" if isinstance(kind, int) else "type"] = kind
-            body["sig"] = core.sign(device.secret, device.code, body)
-            client.publish(core.topic_for(community_id, device.code, core.Channel.EVENT,
-                                          cfg["ALARMS_TOPIC_PREFIX"]),
-                           json.dumps(body), qos=1).wait_for_publish(5)
+            q = 3 if rng.random() < 0.15 else 1
+            send(device, kind, q, str(rng.randint(1, 4)) if device.kind.value == "perimeter"
+                 else "")
             sent += 1
-            click.echo(f"{device.code}: {kind} q={body['q']}")
+            click.echo(f"{device.code}: {kind} q={q}")
             time.sleep(1 / rate)
     except KeyboardInterrupt:
         pass

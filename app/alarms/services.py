@@ -226,7 +226,8 @@ def sweep_heartbeats(session: Session, *, now: dt.datetime) -> list[Alarm]:
 
 def _heard(session: Session, device: Device, now: dt.datetime) -> None:
     """Anything from a device is a heartbeat: a "no heartbeat" fault ends."""
-    device.last_seen_at = now
+    if device.last_seen_at is None or device.last_seen_at < now:
+        device.last_seen_at = now
     fault = _open_alarm(session, device, EventType.HEARTBEAT_LOST, "")
     if fault is not None:
         _restore(fault, now)

@@ -336,3 +336,32 @@ def test_http_endpoint_takes_the_device_token(client, db_session, site):
     bad = client.post(url, data=b"{}", headers={"Authorization": f"Bearer {panel.secret}"})
     assert bad.status_code == 422
     assert bad.get_json()["error"] == "bad_field"
+
+
+def test_demo_alarms(app, client, login, make, db_session):
+    """Does the demo leave handled alarms, open ones, a dispatched one and two faults?"""
+    from app.alarms.demo import add_demo_alarms
+
+    community = make.community()
+    staff = make.user("staff")
+    make.grant(staff, Role.STAFF, community)
+    building = make.building(community, "1号楼")
+    owner = make.user("owner")
+    make.own(make.person(community, user=owner), make.unit(community, building, "302", floor=3))
+    for floor in (8, 12):
+        make.own(make.person(community), make.unit(community, building, f"{floor}02",
+                                                   floor=floor))
+    with app.app_context():
+        add_demo_alarms(db_session, community, utcnow())
+    db_session.commit()
+    login(staff)
+    feed = client.get(f"/c/{community.id}/alarms/feed.json?lang=en").get_json()
+    assert sorted((a["type"], a["state"]) for a in feed["alarms"]
+                  if a["category"] == "alarm") == [
+        ("door_held_open", "dispatched"), ("panic", "raised"), ("water_low", "raised")]
+    assert sorted(r for f in feed["faults"] for r in f["reasons"]) == ["Low battery", "Offline"]
+    causes = db_session.scalars(select(Alarm.cause).where(
+        Alarm.community_id == community.id, Alarm.state == AlarmState.CLEARED)).all()
+    assert sorted(causes) == [Cause.FALSE, Cause.REAL, Cause.TEST]
+    assert db_session.scalar(select(Notification).where(
+        Notification.user_id == owner.id, Notification.kind == "alarm.home"))
