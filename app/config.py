@@ -75,4 +75,6 @@ def from_environment() -> dict:
         "ALARMS_TOPIC_PREFIX": os.environ.get("ALARMS_TOPIC_PREFIX", "courtyard"),
         #: One persistent session per ingester: the broker keeps its messages while it is away.
         "ALARMS_CLIENT_ID": os.environ.get("ALARMS_CLIENT_ID", "courtyard-alarms"),
+        #: Raw events that belong to no alarm (tests, openings, heartbeats) are kept this long.
+        "ALARMS_EVENT_RETENTION_DAYS": int(os.environ.get("ALARMS_EVENT_RETENTION_DAYS", 180)),
     }

@@ -57,6 +57,19 @@ def init_app(app: Flask) -> None:
         session.commit()
         click.echo(f"{len(raised)} device(s) without heartbeat.")
 
+    @group.command("rotate")
+    @click.option("--days", type=int, help="Keep this many days (default: the setting).")
+    def rotate_cmd(days: int | None) -> None:
+        """Delete raw events past the retention period that belong to no alarm."""
+        from ..models import utcnow
+        from .services import rotate_events
+
+        session = db.session()
+        keep = days or current_app.config["ALARMS_EVENT_RETENTION_DAYS"]
+        deleted = rotate_events(session, now=utcnow(), keep_days=keep)
+        session.commit()
+        click.echo(f"{deleted} raw event(s) older than {keep} days deleted; alarms kept.")
+
     @group.command("simulate")
     @click.option("--community", "community_id", type=int, help="Community id (default: demo).")
     @click.option("--rate", type=float, default=0.5, help="Events per second.")

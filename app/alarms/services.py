@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -222,6 +222,17 @@ def sweep_heartbeats(session: Session, *, now: dt.datetime) -> list[Alarm]:
         ) is None:
             raised.append(_raise(session, device, EventType.HEARTBEAT_LOST, "", now, now))
     return raised
+
+
+def rotate_events(session: Session, *, now: dt.datetime, keep_days: int) -> int:
+    """Delete raw events older than ``keep_days`` that belong to no alarm; alarms, their
+    events and their handling are kept. Returns how many were deleted."""
+    if keep_days < 1:
+        raise DomainError(_("Keep raw events for at least one day."), field="keep_days")
+    result = session.execute(delete(DeviceEventRecord).where(
+        DeviceEventRecord.received_at < now - dt.timedelta(days=keep_days),
+        DeviceEventRecord.alarm_id.is_(None)))
+    return result.rowcount or 0
 
 
 def _heard(session: Session, device: Device, now: dt.datetime) -> None:

@@ -219,6 +219,20 @@ def test_http_ingestion_service(db_session, site, ctx):
                              token="wrong", payload=event_payload(panel), now=utcnow())
 
 
+def test_retention_rotates_raw_events_and_keeps_alarms(db_session, site):
+    """Do old heartbeats go while an old alarm keeps its events?"""
+    panel, now = site["panel"], site["now"]
+    old = now - dt.timedelta(days=200)
+    mqtt(db_session, panel, code=602, now=old, ts=old)
+    mqtt(db_session, site["fence"], code=130, now=old, ts=old)
+    mqtt(db_session, panel, code=602, now=now)
+    assert services.rotate_events(db_session, now=now, keep_days=180) == 1
+    kept = db_session.scalars(select(DeviceEventRecord.action)).all()
+    assert sorted(kept) == ["raise", "record"]
+    with pytest.raises(services.DomainError):
+        services.rotate_events(db_session, now=now, keep_days=0)
+
+
 # --- through the site ----------------------------------------------------------------------
 
 
