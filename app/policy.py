@@ -54,6 +54,9 @@ class Permission(enum.StrEnum):
     ALARMS_READ = "community:alarm:read"
     #: Acknowledging, dispatching, closing and annotating alarms (the property office).
     ALARMS_HANDLE = "community:alarm:handle"
+    #: Arming, disarming and bypassing: staff any panel or zone, owners their own panel (the
+    #: service checks whose panel it is).
+    ALARMS_ARM = "community:alarm:arm"
     #: A device reporting over HTTP: the device's own token is checked by the service.
     DEVICE_REPORT = "device:event:report"
 
@@ -66,7 +69,7 @@ _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MA
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
-                           P.MEETING_OBJECT, P.BUNDLE_READ}),
+                           P.MEETING_OBJECT, P.BUNDLE_READ, P.ALARMS_ARM}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
@@ -82,7 +85,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
-         P.PROXY_MANAGE, P.TURNOUT_READ, P.ALARMS_READ, P.ALARMS_HANDLE}
+         P.PROXY_MANAGE, P.TURNOUT_READ, P.ALARMS_READ, P.ALARMS_HANDLE,
+         P.ALARMS_ARM}
     ),
     Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ}),
     #: The site admin sets communities up; configuration, never ballots.

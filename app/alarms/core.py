@@ -140,6 +140,11 @@ class Channel(enum.StrEnum):
     STATE = "state"
 
 
+#: The site's commands to a device (arm, disarm, bypass) go out on this channel; the
+#: ingester does not subscribe to it.
+COMMAND_CHANNEL = "command"
+
+
 @dataclass(frozen=True)
 class Topic:
     prefix: str
@@ -324,15 +329,18 @@ class OpenAlarm:
 
 def decide(event: DeviceEvent, *, open_alarm: OpenAlarm | None, recent_new: int,
            now: dt.datetime, merge_window: dt.timedelta = MERGE_WINDOW,
-           flood_limit: int = FLOOD_LIMIT) -> Action:
+           flood_limit: int = FLOOD_LIMIT, bypassed: bool = False) -> Action:
     """What to do with a new (not duplicate) event.
 
     ``recent_new`` is how many new alarms and merges the device caused within ``FLOOD_WINDOW``
-    before this one.
+    before this one; ``bypassed`` says the event's zone is bypassed (its alarms are recorded
+    only; its faults still count: a bypassed zone with a cut line is still broken).
     """
     if event.is_restore:
         return Action.RESTORE if open_alarm is not None else Action.RECORD
     if event.category is Category.INFO:
+        return Action.RECORD
+    if bypassed and event.category is Category.ALARM:
         return Action.RECORD
     if open_alarm is not None and now - open_alarm.last_at <= merge_window:
         return Action.MERGE
@@ -347,6 +355,28 @@ def heartbeat_overdue(last_seen: dt.datetime | None, interval: dt.timedelta,
     if last_seen is None:
         return False  # never heard: not installed yet, not a fault
     return now - last_seen > interval + grace
+
+
+class ArmingAction(enum.StrEnum):
+    ARM_AWAY = "arm_away"
+    ARM_HOME = "arm_home"
+    DISARM = "disarm"
+    BYPASS = "bypass"
+    UNBYPASS = "unbypass"
+
+
+#: The panel state each arming action leads to (bypassing leaves the state as it is).
+ARMING_STATE = {
+    ArmingAction.ARM_AWAY: PanelState.ARMED_AWAY,
+    ArmingAction.ARM_HOME: PanelState.ARMED_HOME,
+    ArmingAction.DISARM: PanelState.DISARMED,
+}
+
+
+def command_payload(command_id: int, action: ArmingAction, zone: str, ts: dt.datetime) -> bytes:
+    """What the site publishes (QoS 1) on ``<prefix>/<community>/<device>/command``."""
+    return json.dumps({"id": str(command_id), "action": action.value, "zone": zone,
+                       "ts": ts.isoformat()}).encode()
 
 
 # --- the lifecycle of an alarm -----------------------------------------------------------------

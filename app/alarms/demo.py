@@ -89,6 +89,14 @@ def add_demo_alarms(session: Session, community: Community, now: dt.datetime) ->
     # Open now: the domestic tank running low and a panic button in the owner's flat.
     event(devices["T-DOM"], 204, at=now - dt.timedelta(minutes=25))
     event(panels[0], 120, at=now - dt.timedelta(minutes=3))
+    # Arming: the owner armed their flat when leaving this morning; staff bypassed a fence zone
+    # under repair.
+    owner = session.scalar(select(User).where(User.username == "owner"))
+    if owner is not None and services.owns_panel(session, owner, panels[0]):
+        services.arm(session, actor=owner, now=now - dt.timedelta(hours=3), device=panels[0],
+                     action=core.ArmingAction.ARM_AWAY, as_staff=False)
+    services.arm(session, actor=staff, now=now - dt.timedelta(days=2), device=devices["Z-E"],
+                 action=core.ArmingAction.BYPASS, zone="4", as_staff=True)
     # Faults: a panel's battery is low; the car-park camera went offline (its last will).
     event(panels[2], 302, at=now - dt.timedelta(hours=5))
     services.set_availability(session, device=devices["C-PARK"], online=True,

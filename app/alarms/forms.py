@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from .core import CLOSING_CAUSES
-from .labels import CAUSE_LABELS
+from .core import CLOSING_CAUSES, ArmingAction
+from .labels import ARMING_LABELS, CAUSE_LABELS
 
 
 class DispatchForm(FlaskForm):
@@ -20,3 +20,9 @@ class CloseForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ArmingForm(FlaskForm):
+    action = SelectField(_l("Action"), validators=[DataRequired()],
+                         choices=[(a.value, ARMING_LABELS[a]) for a in ArmingAction])
+    zone = StringField(_l("Zone (to bypass)"), validators=[Optional(), Length(max=64)])

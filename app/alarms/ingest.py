@@ -97,6 +97,26 @@ class Ingester:
         finally:
             session.close()
 
+    def deliver_commands(self) -> int:
+        """Publish queued arming commands (QoS 1) on each device's command topic."""
+        session = self.session_factory()
+        try:
+            sent = 0
+            for command in services.unsent_commands(session):
+                device = command.device
+                topic = (f"{self.prefix}/{device.community_id}/{device.code}/"
+                         f"{core.COMMAND_CHANNEL}")
+                info = self.client.publish(topic, core.command_payload(
+                    command.id, command.action, command.zone, command.created_at), qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    break
+                command.sent_at = utcnow()
+                sent += 1
+            session.commit()
+            return sent
+        finally:
+            session.close()
+
     # running
     def connect(self) -> None:
         self.client.connect(self.host, self.port, keepalive=30)
@@ -116,6 +136,7 @@ class Ingester:
                     self.client.reconnect()
                 except OSError:
                     continue
+            self.deliver_commands()
             if time.monotonic() - self._last_sweep >= self.sweep_seconds:
                 self._last_sweep = time.monotonic()
                 self.sweep()

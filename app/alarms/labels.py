@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 from ..models.alarms import DeviceKind
-from .core import AlarmState, Category, Cause, EventType, PanelState
+from .core import AlarmState, ArmingAction, Category, Cause, EventType, PanelState
 
 E = EventType
 EVENT_LABELS = {
@@ -61,4 +61,12 @@ PANEL_STATE_LABELS = {
     PanelState.ARMED_HOME: _l("Armed (home)"),
     PanelState.DISARMED: _l("Disarmed"),
     PanelState.TRIGGERED: _l("Triggered"),
+}
+
+ARMING_LABELS = {
+    ArmingAction.ARM_AWAY: _l("Arm (away)"),
+    ArmingAction.ARM_HOME: _l("Arm (home)"),
+    ArmingAction.DISARM: _l("Disarm"),
+    ArmingAction.BYPASS: _l("Bypass a zone"),
+    ArmingAction.UNBYPASS: _l("End a zone's bypass"),
 }

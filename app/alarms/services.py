@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..errors import Conflict, DomainError
+from ..errors import Conflict, DomainError, Forbidden
 from ..models import (
     Alarm,
     AlarmNote,
+    ArmingCommand,
     Community,
     Device,
     DeviceEventRecord,
@@ -155,7 +156,8 @@ def ingest_event(session: Session, *, device: Device, event: DeviceEvent, now: d
     )) or 0
     action = core.decide(
         event, open_alarm=core.OpenAlarm(open_alarm.last_at) if open_alarm else None,
-        recent_new=recent, now=now)
+        recent_new=recent, now=now,
+        bypassed=bool(event.zone) and event.zone in (device.bypassed_zones or []))
     alarm = open_alarm
     if action is Action.RAISE:
         alarm = _raise(session, device, event.event_type, event.zone, now, event.occurred_at)
@@ -385,6 +387,80 @@ def add_note(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm,
     alarm.updated_at = now
     session.flush()
     return note
+
+
+# --- arming ----------------------------------------------------------------------------------
+
+#: Devices that can be armed and bypassed.
+ARMABLE = frozenset({DeviceKind.PANEL, DeviceKind.PERIMETER})
+
+
+def owns_panel(session: Session, user: User, device: Device) -> bool:
+    """Whether ``user`` owns the unit of the in-home panel ``device`` now."""
+    if device.kind is not DeviceKind.PANEL or device.unit_id is None:
+        return False
+    return session.scalar(
+        select(Ownership.id).join(Person, Person.id == Ownership.person_id)
+        .where(Ownership.unit_id == device.unit_id, Ownership.ended_at.is_(None),
+               Person.user_id == user.id).limit(1)
+    ) is not None
+
+
+def panels_of(session: Session, user: User, community: Community) -> list[Device]:
+    """The in-home panels of the units ``user`` owns in ``community``."""
+    return list(session.scalars(
+        select(Device).join(Ownership, Ownership.unit_id == Device.unit_id)
+        .join(Person, Person.id == Ownership.person_id)
+        .where(Device.community_id == community.id, Device.kind == DeviceKind.PANEL,
+               Ownership.ended_at.is_(None), Person.user_id == user.id)
+        .distinct().order_by(Device.code)
+    ))
+
+
+def arm(session: Session, *, actor: User, now: dt.datetime, device: Device,
+        action: core.ArmingAction, zone: str = "", as_staff: bool) -> ArmingCommand:
+    """Arm (home or away), disarm, bypass or restore a zone: staff for any panel or perimeter
+    zone, an owner for the panel of their own unit. Recorded with who and when, audited, and
+    queued for the ingester to send to the device."""
+    if device.kind not in ARMABLE:
+        raise DomainError(_("This device cannot be armed."))
+    if not as_staff and not owns_panel(session, actor, device):
+        raise Forbidden(_("Only the owners of the unit or property staff can arm this panel."))
+    zone = zone.strip()
+    if action in (core.ArmingAction.BYPASS, core.ArmingAction.UNBYPASS):
+        if not zone or not core._CODE_RE.match(zone):
+            raise DomainError(_("Name the zone to bypass."), field="zone")
+        zones = [z for z in (device.bypassed_zones or []) if z != zone]
+        if action is core.ArmingAction.BYPASS:
+            zones.append(zone)
+        device.bypassed_zones = sorted(zones)
+    else:
+        zone = ""
+        device.state = core.ARMING_STATE[action]
+    command = ArmingCommand(community_id=device.community_id, device_id=device.id,
+                            actor_id=actor.id, action=action, zone=zone, created_at=now)
+    session.add(command)
+    session.flush()
+    record(session, actor=actor, action="alarm.arming", now=now,
+           community_id=device.community_id, target=f"device:{device.id}",
+           details={"action": action.value, "zone": zone, "as_staff": as_staff})
+    return command
+
+
+def arming_history(session: Session, devices: list[Device], *,
+                   limit: int = 20) -> list[ArmingCommand]:
+    ids = [d.id for d in devices]
+    return list(session.scalars(
+        select(ArmingCommand).where(ArmingCommand.device_id.in_(ids))
+        .order_by(ArmingCommand.id.desc()).limit(limit)
+    ))
+
+
+def unsent_commands(session: Session, *, limit: int = 100) -> list[ArmingCommand]:
+    return list(session.scalars(
+        select(ArmingCommand).where(ArmingCommand.sent_at.is_(None))
+        .order_by(ArmingCommand.id).limit(limit)
+    ))
 
 
 # --- what the console shows --------------------------------------------------------------------

@@ -19,10 +19,10 @@ from flask_login import current_user
 from .. import db
 from ..errors import DomainError
 from ..extensions import csrf
-from ..models import Alarm, Community, User, utcnow
+from ..models import Alarm, Community, Device, User, utcnow
 from ..policy import Permission, can, requires
 from . import core, labels, services
-from .forms import CloseForm, DispatchForm, NoteForm
+from .forms import ArmingForm, CloseForm, DispatchForm, NoteForm
 
 bp = Blueprint("alarms", __name__)
 
@@ -172,10 +172,46 @@ def devices(community):
     g.community = community
     s, now = db.session(), utcnow()
     faulty = {f.device.id: f.reasons for f in services.faulty_devices(s, community, now)}
+    devices = services.devices_of(s, community)
     return render_template("alarms/devices.html", community=community, labels=labels,
-                           devices=services.devices_of(s, community), faulty=faulty,
+                           devices=devices, faulty=faulty,
                            throttled={d.id for d in services.throttled_devices(s, community,
-                                                                              now)})
+                                                                              now)},
+                           armable=services.ARMABLE, aform=ArmingForm(formdata=None),
+                           history=services.arming_history(s, devices),
+                           arm=can(current_user, Permission.ALARMS_HANDLE, community))
+
+
+@bp.route("/c/<int:community_id>/alarms/home")
+@requires(Permission.ALARMS_ARM)
+def home(community):
+    """An owner's own in-home panels: state, arming, bypassed zones, and who did what."""
+    g.community = community
+    s = db.session()
+    panels = services.panels_of(s, current_user, community)
+    return render_template("alarms/home.html", community=community, labels=labels,
+                           panels=panels, aform=ArmingForm(formdata=None),
+                           history=services.arming_history(s, panels) if panels else [])
+
+
+@bp.route("/c/<int:community_id>/alarms/devices/<int:device_id>/arming", methods=["POST"])
+@requires(Permission.ALARMS_ARM)
+def arming(community, device_id: int):
+    s = db.session()
+    device = s.get(Device, device_id)
+    if device is None or device.community_id != community.id:
+        abort(404)
+    form = ArmingForm()
+    if not form.validate():
+        raise _form_error(form)
+    as_staff = can(current_user, Permission.ALARMS_HANDLE, community)
+    services.arm(s, actor=current_user, now=utcnow(), device=device,
+                 action=core.ArmingAction(form.action.data), zone=form.zone.data or "",
+                 as_staff=as_staff)
+    flash(_("%(action)s: recorded and sent to the device.",
+            action=labels.ARMING_LABELS[core.ArmingAction(form.action.data)]), "success")
+    target = "alarms.devices" if as_staff else "alarms.home"
+    return redirect(url_for(target, community_id=community.id))
 
 
 @bp.route("/c/<int:community_id>/alarms/http/<code>/event", methods=["POST"])

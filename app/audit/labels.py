@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "activation.issued": _l("Activation letters issued"),
     "activation.used": _l("Account activated with a letter"),
     "alarm.acknowledged": _l("Alarm acknowledged"),
+    "alarm.arming": _l("Alarm panel armed, disarmed or bypassed"),
     "alarm.closed": _l("Alarm closed"),
     "alarm.device_added": _l("Alarm device registered"),
     "alarm.dispatched": _l("Alarm dispatched"),

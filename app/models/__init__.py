@@ -1,7 +1,7 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from .accounts import ROLES_NEEDING_TOTP, ActivationCode, ApiToken, Role, RoleGrant, User
-from .alarms import Alarm, AlarmNote, Device, DeviceEventRecord, DeviceKind
+from .alarms import Alarm, AlarmNote, ArmingCommand, Device, DeviceEventRecord, DeviceKind
 from .audit import AuditEntry, AuditHead
 from .base import Base, utcnow
 from .community import (
@@ -46,6 +46,7 @@ __all__ = [
     "Alarm",
     "AlarmNote",
     "ApiToken",
+    "ArmingCommand",
     "AuditEntry",
     "AuditHead",
     "BallotBox",

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..alarms.core import AlarmState, Category, Cause, EventType, PanelState
+from ..alarms.core import AlarmState, ArmingAction, Category, Cause, EventType, PanelState
 from .base import Base, intpk, str80, str200, timestamp
 from .community import Unit, enum_column
 
@@ -72,6 +72,8 @@ class Device(Base):
     online: Mapped[bool | None]
     #: Retained panel or zone state.
     state: Mapped[PanelState | None] = mapped_column(enum_column(PanelState))
+    #: Zones whose alarms are recorded only (bypassed by staff or the unit's owner).
+    bypassed_zones: Mapped[list] = mapped_column(JSON, default=list)
     #: Set while the device floods: its new events are kept but raise no alarm.
     throttled_until: Mapped[dt.datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
@@ -141,6 +143,29 @@ class AlarmNote(Base):
 
     alarm: Mapped[Alarm] = relationship(back_populates="notes")
     author: Mapped[User | None] = relationship()
+
+
+class ArmingCommand(Base):
+    """Arm, disarm or bypass, asked by someone: who and when, and when it went to the device.
+
+    The site writes the command; the MQTT ingester publishes what is not yet sent (an outbox:
+    a command survives an ingester that is down) on the device's ``command`` topic.
+    """
+
+    __tablename__ = "alarm_arming"
+    __table_args__ = (Index("ix_alarm_arming_unsent", "sent_at"),)
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("alarm_device.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[ArmingAction] = mapped_column(enum_column(ArmingAction))
+    zone: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+    device: Mapped[Device] = relationship()
+    actor: Mapped[User] = relationship()
 
 
 class DeviceEventRecord(Base):

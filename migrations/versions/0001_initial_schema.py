@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:23:16.117288
+Create Date: 2026-12-03 14:40:50.593250
 """
 
 from alembic import op
@@ -406,6 +406,7 @@ def upgrade() -> None:
     sa.Column('last_seen_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('online', sa.Boolean(), nullable=True),
     sa.Column('state', sa.Enum('armed_away', 'armed_home', 'disarmed', 'triggered', name='panelstate', native_enum=False, length=32), nullable=True),
+    sa.Column('bypassed_zones', sa.JSON(), nullable=False),
     sa.Column('throttled_until', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
@@ -549,6 +550,25 @@ def upgrade() -> None:
         batch_op.create_index('ix_alarm_open', ['community_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_alarm_raised_at'), ['raised_at'], unique=False)
 
+    op.create_table('alarm_arming',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.Enum('arm_away', 'arm_home', 'disarm', 'bypass', 'unbypass', name='armingaction', native_enum=False, length=32), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_alarm_arming_actor_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_arming_community_id_community')),
+    sa.ForeignKeyConstraint(['device_id'], ['alarm_device.id'], name=op.f('fk_alarm_arming_device_id_alarm_device')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_arming'))
+    )
+    with op.batch_alter_table('alarm_arming', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_arming_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_arming_device_id'), ['device_id'], unique=False)
+        batch_op.create_index('ix_alarm_arming_unsent', ['sent_at'], unique=False)
+
     op.create_table('board_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -661,6 +681,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_board_entry_box_id'))
 
     op.drop_table('board_entry')
+    with op.batch_alter_table('alarm_arming', schema=None) as batch_op:
+        batch_op.drop_index('ix_alarm_arming_unsent')
+        batch_op.drop_index(batch_op.f('ix_alarm_arming_device_id'))
+        batch_op.drop_index(batch_op.f('ix_alarm_arming_community_id'))
+
+    op.drop_table('alarm_arming')
     with op.batch_alter_table('alarm', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alarm_raised_at'))
         batch_op.drop_index('ix_alarm_open')

@@ -7,6 +7,7 @@ of the broker) never see each other's messages. Skipped when no broker answers.
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import time
@@ -166,4 +167,35 @@ def test_a_last_will_marks_the_device_offline(world, db_session):
         cleaner.publish(avail, b"", qos=1, retain=True).wait_for_publish(2)
         cleaner.loop_stop()
         cleaner.disconnect()
+        ingester.disconnect()
+
+
+def test_arming_commands_are_sent_to_the_device(world, db_session, make):
+    """Does the ingester publish a queued arming command on the device's command topic?"""
+    panel, prefix, app = world["panel"], world["prefix"], world["app"]
+    owner = make.user()
+    with app.test_request_context():
+        command = services.arm(db_session, actor=owner, now=utcnow(), device=panel,
+                               action=core.ArmingAction.ARM_HOME, as_staff=True)
+        db_session.commit()
+    got = []
+    device = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-panel")
+    device.on_message = lambda _c, _u, m: got.append(m.payload)
+    device.connect(HOST, PORT)
+    device.subscribe(f"{prefix}/{panel.community_id}/{panel.code}/command", qos=1)
+    device.loop_start()
+    ingester = _ingester(app, prefix)
+    ingester.connect()
+    try:
+        assert _serve_until(ingester, lambda: ingester.subscribed)
+        time.sleep(0.3)  # the device's subscription is in place
+        assert ingester.deliver_commands() >= 1
+        assert _serve_until(ingester, lambda: got, timeout=3)
+        assert json.loads(got[0]) == {"id": str(command.id), "action": "arm_home", "zone": "",
+                                      "ts": command.created_at.isoformat()}
+        db_session.expire_all()
+        assert db_session.get(type(command), command.id).sent_at is not None
+    finally:
+        device.loop_stop()
+        device.disconnect()
         ingester.disconnect()

@@ -119,6 +119,10 @@ MATRIX: dict[str, Case] = {
     "alarms.dispatch": Case("POST", "/c/{c}/alarms/{alarm}/dispatch", ALARM_HANDLERS),
     "alarms.close": Case("POST", "/c/{c}/alarms/{alarm}/close", ALARM_HANDLERS),
     "alarms.note": Case("POST", "/c/{c}/alarms/{alarm}/notes", ALARM_HANDLERS),
+    # Owners arm their own panel (the service refuses another's: 403), staff any panel.
+    "alarms.home": Case("GET", "/c/{c}/alarms/home", frozenset({"owner", "staff"})),
+    "alarms.arming": Case("POST", "/c/{c}/alarms/devices/{device_id}/arming",
+                          frozenset({"staff"}), data={"action": "arm_away"}),
     # Devices only, with their own secret as bearer token: no session opens it.
     "alarms.http_event": Case("POST", "/c/{c}/alarms/http/{device}/event", frozenset()),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
@@ -195,7 +199,8 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
                           motion=world["meeting"].motions[0].id, proxy=0, objection=0,
-                          alarm=world["alarm"].id, device=world["device"].code)
+                          alarm=world["alarm"].id, device=world["device"].code,
+                          device_id=world["device"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
