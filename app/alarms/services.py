@@ -531,5 +531,14 @@ def users_by_id(session: Session, ids) -> dict[int, User]:
     return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
+def statistics_rows(session: Session, community: Community, *, since: dt.datetime):
+    """The rows ``stats.monthly`` needs, for alarms raised since ``since``."""
+    from .stats import AlarmRow
+
+    return [AlarmRow(*row) for row in session.execute(
+        select(Alarm.raised_at, Alarm.category, Alarm.cause, Alarm.acknowledged_at)
+        .where(Alarm.community_id == community.id, Alarm.raised_at >= since))]
+
+
 def cause_label(cause: Cause | None) -> str:
     return str(CAUSE_LABELS[cause]) if cause else ""

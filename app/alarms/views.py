@@ -182,6 +182,26 @@ def devices(community):
                            arm=can(current_user, Permission.ALARMS_HANDLE, community))
 
 
+@bp.route("/c/<int:community_id>/alarms/stats")
+@requires(Permission.ALARMS_READ)
+def stats(community):
+    """Monthly statistics of the last twelve months, with charts."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from .stats import monthly
+
+    g.community = community
+    now = utcnow()
+    tz = ZoneInfo(community.timezone or "Asia/Shanghai")
+    rows = services.statistics_rows(db.session(), community, since=now - dt.timedelta(days=370))
+    months = monthly(rows, now=now, tz=tz, months=12)
+    totals = [(str(labels.CAUSE_LABELS[c]), sum(m.causes.get(c, 0) for m in months))
+              for c in core.CLOSING_CAUSES]
+    return render_template("alarms/stats.html", community=community, months=months,
+                           labels=labels, causes=core.CLOSING_CAUSES, totals=totals)
+
+
 @bp.route("/c/<int:community_id>/alarms/home")
 @requires(Permission.ALARMS_ARM)
 def home(community):

@@ -241,3 +241,32 @@ def test_lifecycle():
         with pytest.raises(core.TransitionError):
             core.check_transition(state, target)
     assert AlarmState.CLEARED not in core.OPEN_STATES
+
+
+def test_monthly_statistics():
+    """Are alarms counted in the community's month, with causes and the median time to ack?"""
+    from zoneinfo import ZoneInfo
+
+    from app.alarms.stats import AlarmRow, monthly
+
+    tz = ZoneInfo("Asia/Shanghai")
+    now = dt.datetime(2026, 12, 3, 6, 0, tzinfo=dt.UTC)
+    # 30 Nov 17:00 UTC is already 1 December in Shanghai.
+    dec = dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)
+    nov = dt.datetime(2026, 11, 10, 2, 0, tzinfo=dt.UTC)
+    rows = [
+        AlarmRow(dec, Category.ALARM, core.Cause.FALSE, dec + dt.timedelta(seconds=30)),
+        AlarmRow(dec, Category.ALARM, core.Cause.REAL, dec + dt.timedelta(seconds=90)),
+        AlarmRow(dec, Category.FAULT, core.Cause.RESTORED, None),
+        AlarmRow(nov, Category.ALARM, None, None),
+        AlarmRow(dt.datetime(2025, 1, 1, tzinfo=dt.UTC), Category.ALARM, None, None),  # too old
+    ]
+    months = monthly(rows, now=now, tz=tz, months=12)
+    assert [m.label for m in months][-3:] == ["2026-10", "2026-11", "2026-12"]
+    assert months[0].label == "2026-01"
+    last, before = months[-1], months[-2]
+    assert (last.alarms, last.faults, before.alarms) == (2, 1, 1)
+    assert last.causes == {core.Cause.FALSE: 1, core.Cause.REAL: 1}
+    assert last.median_ack_seconds == 60
+    assert before.median_ack_seconds is None
+    assert sum(m.alarms for m in months) == 3

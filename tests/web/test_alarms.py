@@ -425,3 +425,20 @@ def test_staff_arm_any_panel_and_a_bypassed_zone_raises_nothing(client, login, d
     db_session.expire_all()
     assert mqtt(db_session, db_session.get(type(fence), fence.id), code=130,
                 zone="3").action == "raise"
+
+
+def test_monthly_statistics_page(client, login, db_session, site):
+    c, staff = site["community"], site["staff"]
+    alarm = mqtt(db_session, site["fence"], code=130).alarm
+    services.acknowledge(db_session, actor=staff, now=alarm.raised_at + dt.timedelta(seconds=42),
+                         alarm=alarm)
+    services.close(db_session, actor=staff, now=utcnow(), alarm=alarm, cause=Cause.TEST)
+    mqtt(db_session, site["panel"], code=302)
+    db_session.commit()
+    login(staff)
+    page = client.get(f"/c/{c.id}/alarms/stats?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<svg" in html
+    assert "Alarms and faults per month" in html
+    assert "42 s" in html

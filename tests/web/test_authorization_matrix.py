@@ -114,6 +114,7 @@ MATRIX: dict[str, Case] = {
     "alarms.console": Case("GET", "/c/{c}/alarms", ALARM_READERS),
     "alarms.feed": Case("GET", "/c/{c}/alarms/feed.json", ALARM_READERS),
     "alarms.devices": Case("GET", "/c/{c}/alarms/devices", ALARM_READERS),
+    "alarms.stats": Case("GET", "/c/{c}/alarms/stats", ALARM_READERS),
     "alarms.detail": Case("GET", "/c/{c}/alarms/{alarm}", ALARM_READERS),
     "alarms.acknowledge": Case("POST", "/c/{c}/alarms/{alarm}/acknowledge", ALARM_HANDLERS),
     "alarms.dispatch": Case("POST", "/c/{c}/alarms/{alarm}/dispatch", ALARM_HANDLERS),
