@@ -3,6 +3,8 @@ what arrives through ``services.ingest_message``.
 
 - QoS 1 and a persistent session (``clean_session=False`` with a fixed client id): while the
   ingester is away the broker keeps its messages, so a restart of either loses nothing.
+- Batches: the messages read within ``batch_wait`` (50 ms, at most ``batch_size``) are stored
+  in one transaction, each in a savepoint.
 - Manual acknowledgement: a message is acknowledged to the broker only after its transaction
   committed; if the database fails the broker delivers it again, and the unique message id
   makes the redelivery harmless.
@@ -30,14 +32,19 @@ class Ingester:
     def __init__(self, session_factory: Callable[[], Session], *, host: str = "127.0.0.1",
                  port: int = 1883, client_id: str = "courtyard-alarms",
                  prefix: str = core.DEFAULT_PREFIX, sweep_seconds: float = 15.0,
+                 batch_size: int = 200, batch_wait: float = 0.05,
                  on_outcome: Callable[[str, services.Outcome | Exception], None] | None = None):
         self.session_factory = session_factory
         self.host, self.port, self.prefix = host, port, prefix
         self.sweep_seconds = sweep_seconds
+        #: At most this many messages, waiting at most this long (s), go into one commit.
+        self.batch_size, self.batch_wait = batch_size, batch_wait
         self.on_outcome = on_outcome
         self.subscribed = False
         self.received = 0
-        self._last_sweep = 0.0
+        self._last_sweep = self._last_commands = 0.0
+        self._pending: list[mqtt.MQTTMessage] = []
+        self._pending_since = 0.0
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
             protocol=mqtt.MQTTv311, manual_ack=True,
@@ -56,32 +63,59 @@ class Ingester:
     def _on_subscribe(self, _client, _userdata, _mid, _reason_codes, _properties):
         self.subscribed = True
 
-    def _on_message(self, client, _userdata, message):
+    def _on_message(self, _client, _userdata, message):
         self.received += 1
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.append(message)
+
+    def flush(self) -> int:
+        """Store the messages received so far in one transaction, then acknowledge them.
+
+        One commit per batch instead of one per message is what lets a single ingester keep
+        up with hundreds of events a second; a failed batch is acknowledged to nobody, so the
+        broker delivers it again (and the unique message ids make that harmless).
+        """
+        batch, self._pending = self._pending, []
+        if not batch:
+            return 0
         try:
-            outcome = self.handle(message.topic, message.payload)
-        except Exception as err:  # the broker will redeliver what we do not acknowledge
-            log.exception("message on %s not stored", message.topic)
+            outcomes = self.handle_batch([(m.topic, m.payload) for m in batch])
+        except Exception as err:
+            log.exception("a batch of %s messages was not stored", len(batch))
             if self.on_outcome:
-                self.on_outcome(message.topic, err)
-            return
-        client.ack(message.mid, message.qos)
-        if self.on_outcome:
-            self.on_outcome(message.topic, outcome)
+                for message in batch:
+                    self.on_outcome(message.topic, err)
+            return 0
+        for message, outcome in zip(batch, outcomes):
+            self.client.ack(message.mid, message.qos)
+            if self.on_outcome:
+                self.on_outcome(message.topic, outcome)
+        return len(batch)
 
     def handle(self, topic: str, payload: bytes) -> services.Outcome | core.MessageError:
-        """Store one message in its own transaction; a refused message is logged, not retried."""
+        """Store one message in its own transaction."""
+        return self.handle_batch([(topic, payload)])[0]
+
+    def handle_batch(self, messages: list[tuple[str, bytes]]
+                     ) -> list[services.Outcome | core.MessageError]:
+        """Store messages in one transaction: a refused message is logged and skipped, not
+        retried (every refusal happens before anything is written); any other failure rolls
+        the whole batch back."""
         session = self.session_factory()
+        outcomes: list[services.Outcome | core.MessageError] = []
+        devices: dict = {}  # one look-up per device and batch
         try:
-            try:
-                outcome = services.ingest_message(session, topic=topic, payload=payload,
-                                                  now=utcnow(), prefix=self.prefix)
-            except core.MessageError as err:
-                session.rollback()
-                log.warning("refused %s: %s", topic, err)
-                return err
+            for topic, payload in messages:
+                try:
+                    outcomes.append(services.ingest_message(
+                        session, topic=topic, payload=payload, now=utcnow(),
+                        prefix=self.prefix, devices=devices))
+                except core.MessageError as err:
+                    log.warning("refused %s: %s", topic, err)
+                    outcomes.append(err)
             session.commit()
-            return outcome
+            return outcomes
         except Exception:
             session.rollback()
             raise
@@ -122,21 +156,29 @@ class Ingester:
         self.client.connect(self.host, self.port, keepalive=30)
 
     def loop(self, timeout: float = 1.0) -> None:
-        """Serve the network once (tests drive it in their own thread)."""
+        """Serve the network once and store what arrived (tests drive it in their thread)."""
         self.client.loop(timeout)
+        self.flush()
 
     def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
         self.connect()
         while not stop():
-            rc = self.client.loop(1.0)
+            # While messages wait, read without blocking until the batch is full or old.
+            rc = self.client.loop(0.002 if self._pending else 0.5)
+            if self._pending and (len(self._pending) >= self.batch_size or
+                                  time.monotonic() - self._pending_since >= self.batch_wait):
+                self.flush()
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 log.warning("connection lost (%s); reconnecting", rc)
+                self._pending = []  # unacknowledged: the broker sends them again
                 time.sleep(1.0)
                 try:
                     self.client.reconnect()
                 except OSError:
                     continue
-            self.deliver_commands()
+            if time.monotonic() - self._last_commands >= 0.5:
+                self._last_commands = time.monotonic()
+                self.deliver_commands()
             if time.monotonic() - self._last_sweep >= self.sweep_seconds:
                 self._last_sweep = time.monotonic()
                 self.sweep()

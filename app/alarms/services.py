@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -105,10 +105,17 @@ class Outcome:
 
 
 def ingest_message(session: Session, *, topic: str, payload: bytes, now: dt.datetime,
-                   prefix: str = core.DEFAULT_PREFIX) -> Outcome:
-    """One MQTT message, whatever its channel. Raises ``MessageError`` for what is refused."""
+                   prefix: str = core.DEFAULT_PREFIX, devices: dict | None = None) -> Outcome:
+    """One MQTT message, whatever its channel. Raises ``MessageError`` for what is refused
+    (always before anything is written). ``devices`` caches look-ups within one session."""
     parsed = core.parse_topic(topic, prefix)
-    device = find_device(session, parsed.community_id, parsed.device_code)
+    key = (parsed.community_id, parsed.device_code)
+    if devices is not None and key in devices:
+        device = devices[key]
+    else:
+        device = find_device(session, parsed.community_id, parsed.device_code)
+        if devices is not None:
+            devices[key] = device
     if device is None or not device.active:
         raise MessageError("unknown_device", topic)
     if parsed.channel is Channel.AVAILABILITY:
@@ -149,11 +156,14 @@ def ingest_event(session: Session, *, device: Device, event: DeviceEvent, now: d
         return Outcome("duplicate", duplicate=True)
     _heard(session, device, now)
     open_alarm = _open_alarm(session, device, event.event_type, event.zone)
-    recent = session.scalar(select(func.count(DeviceEventRecord.id)).where(
-        DeviceEventRecord.device_id == device.id,
-        DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
-        DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]),
-    )) or 0
+    recent = 0
+    if open_alarm is None and not event.is_restore and event.category is not Category.INFO:
+        # Only a new alarm can be throttled: count the device's recent ones just then.
+        recent = session.scalar(select(func.count(DeviceEventRecord.id)).where(
+            DeviceEventRecord.device_id == device.id,
+            DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
+            DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]),
+        )) or 0
     action = core.decide(
         event, open_alarm=core.OpenAlarm(open_alarm.last_at) if open_alarm else None,
         recent_new=recent, now=now,
@@ -239,11 +249,16 @@ def rotate_events(session: Session, *, now: dt.datetime, keep_days: int) -> int:
 
 def _heard(session: Session, device: Device, now: dt.datetime) -> None:
     """Anything from a device is a heartbeat: a "no heartbeat" fault ends."""
-    if device.last_seen_at is None or device.last_seen_at < now:
+    previous = device.last_seen_at
+    if previous is None or previous < now:
         device.last_seen_at = now
-    fault = _open_alarm(session, device, EventType.HEARTBEAT_LOST, "")
-    if fault is not None:
-        _restore(fault, now)
+    # Only a device that was silent beyond its interval can have such a fault open.
+    if previous is not None and core.heartbeat_overdue(
+        previous, dt.timedelta(seconds=device.heartbeat_seconds), now
+    ):
+        fault = _open_alarm(session, device, EventType.HEARTBEAT_LOST, "")
+        if fault is not None:
+            _restore(fault, now)
 
 
 def _open_alarm(session: Session, device: Device, event_type: EventType,
@@ -467,8 +482,12 @@ def unsent_commands(session: Session, *, limit: int = 100) -> list[ArmingCommand
 
 
 def open_alarms(session: Session, community: Community, *, limit: int = 200) -> list[Alarm]:
+    """The open alarms, most urgent first, with their devices and units loaded (the console
+    asks every second: one query per table, not one per row)."""
     return list(session.scalars(
         select(Alarm).where(Alarm.community_id == community.id, Alarm.state.in_(OPEN_STATES))
+        .options(selectinload(Alarm.device).selectinload(Device.unit)
+                 .selectinload(Unit.building))
         .order_by(Alarm.priority, Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
     ))
 
