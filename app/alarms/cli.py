@@ -46,6 +46,28 @@ def init_app(app: Flask) -> None:
         """Run the MQTT ingester until interrupted (a persistent session, QoS 1)."""
         _listen()
 
+    @group.command("sia")
+    @click.option("--host", default="0.0.0.0", help="Address to listen on.")  # noqa: S104
+    @click.option("--port", type=int, default=7777, help="TCP port of the SIA receiver.")
+    def sia_cmd(host: str, port: int) -> None:
+        """Receive SIA DC-09 (ADM-CID) events from panels with a registered SIA account."""
+        import time as _time
+
+        from .sia import SiaReceiver
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        factory = current_app.extensions.get("DB_SESSION_FACTORY") or current_app.extensions[
+            "DB_SESSIONMAKER"]
+        receiver = SiaReceiver(factory, host=host, port=port)
+        receiver.start()
+        click.echo(f"SIA DC-09 receiver on {host}:{port} for {len(receiver.accounts)} "
+                   "account(s).")
+        try:
+            while True:
+                _time.sleep(1)
+        except KeyboardInterrupt:
+            receiver.stop()
+
     @group.command("sweep")
     def sweep_cmd() -> None:
         """Raise "no heartbeat" faults for devices silent beyond their interval, once."""

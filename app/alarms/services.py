@@ -59,6 +59,7 @@ def register_device(
     session: Session, *, actor: User | None, now: dt.datetime, community: Community, code: str,
     kind: DeviceKind, name: str, place: str = "", unit: Unit | None = None,
     map_x: float | None = None, map_y: float | None = None, heartbeat_seconds: int = 300,
+    sia_account: str | None = None,
 ) -> Device:
     """Add a device to the community's registry with a fresh channel secret."""
     if not core._CODE_RE.match(code):
@@ -69,7 +70,7 @@ def register_device(
     device = Device(community_id=community.id, code=code, kind=kind, name=name, place=place,
                     unit_id=unit.id if unit else None, map_x=map_x, map_y=map_y,
                     secret=secrets.token_urlsafe(24), heartbeat_seconds=heartbeat_seconds,
-                    created_at=now)
+                    sia_account=sia_account.upper() if sia_account else None, created_at=now)
     session.add(device)
     session.flush()
     if actor is not None:

@@ -65,6 +65,9 @@ class Device(Base):
     #: Key of the HMAC on MQTT payloads and bearer token of the HTTP endpoint. Kept in clear
     #: because verifying an HMAC needs it; it opens this device's channel and nothing else.
     secret: Mapped[str] = mapped_column(String(80))
+    #: The SIA DC-09 account (3 to 16 hex digits) of a panel that reports to the SIA
+    #: receiver instead of MQTT; unique across the site, since one receiver serves all.
+    sia_account: Mapped[str | None] = mapped_column(String(16), unique=True)
     #: How often the device reports at least (a periodic test, any event, or "online").
     heartbeat_seconds: Mapped[int] = mapped_column(default=300)
     last_seen_at: Mapped[dt.datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:40:50.593250
+Create Date: 2026-12-03 14:57:07.622352
 """
 
 from alembic import op
@@ -402,6 +402,7 @@ def upgrade() -> None:
     sa.Column('map_x', sa.Float(), nullable=True),
     sa.Column('map_y', sa.Float(), nullable=True),
     sa.Column('secret', sa.String(length=80), nullable=False),
+    sa.Column('sia_account', sa.String(length=16), nullable=True),
     sa.Column('heartbeat_seconds', sa.Integer(), nullable=False),
     sa.Column('last_seen_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('online', sa.Boolean(), nullable=True),
@@ -416,7 +417,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_device_community_id_community')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_alarm_device_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_device')),
-    sa.UniqueConstraint('community_id', 'code', name=op.f('uq_alarm_device_community_id_code'))
+    sa.UniqueConstraint('community_id', 'code', name=op.f('uq_alarm_device_community_id_code')),
+    sa.UniqueConstraint('sia_account', name=op.f('uq_alarm_device_sia_account'))
     )
     with op.batch_alter_table('alarm_device', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alarm_device_community_id'), ['community_id'], unique=False)
