@@ -54,6 +54,8 @@ class Permission(enum.StrEnum):
     ALARMS_READ = "community:alarm:read"
     #: Acknowledging, dispatching, closing and annotating alarms (the property office).
     ALARMS_HANDLE = "community:alarm:handle"
+    #: The device registry: adding devices, reading and renewing their channel secrets.
+    DEVICES_MANAGE = "community:alarm-device:manage"
     #: Arming, disarming and bypassing: staff any panel or zone, owners their own panel (the
     #: service checks whose panel it is).
     ALARMS_ARM = "community:alarm:arm"
@@ -86,7 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
          P.PROXY_MANAGE, P.TURNOUT_READ, P.ALARMS_READ, P.ALARMS_HANDLE,
-         P.ALARMS_ARM}
+         P.ALARMS_ARM, P.DEVICES_MANAGE}
     ),
     Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ}),
     #: The site admin sets communities up; configuration, never ballots.

@@ -67,6 +67,10 @@ def register_device(
     if find_device(session, community.id, code) is not None:
         raise Conflict(_("Another device already has the code %(code)s.", code=code),
                        field="code")
+    if sia_account and session.scalar(select(Device.id).where(
+            Device.sia_account == sia_account.upper())):
+        raise Conflict(_("Another device already has the SIA account %(account)s.",
+                         account=sia_account.upper()), field="sia_account")
     device = Device(community_id=community.id, code=code, kind=kind, name=name, place=place,
                     unit_id=unit.id if unit else None, map_x=map_x, map_y=map_y,
                     secret=secrets.token_urlsafe(24), heartbeat_seconds=heartbeat_seconds,
@@ -78,6 +82,28 @@ def register_device(
                community_id=community.id, target=f"device:{device.id}",
                details={"code": code, "kind": kind.value})
     return device
+
+
+def unit_by_label(session: Session, community: Community, label: str) -> Unit:
+    """The unit written "building-number" (e.g. "1号楼-101"), or a domain error naming it."""
+    building, _sep, number = label.strip().rpartition("-")
+    unit = session.scalar(
+        select(Unit).join(Unit.building)
+        .where(Unit.community_id == community.id, Unit.number == number.strip(),
+               Unit.building.has(name=building.strip())))
+    if unit is None:
+        raise DomainError(_("No unit %(label)s in the register.", label=label), field="unit")
+    return unit
+
+
+def renew_secret(session: Session, *, actor: User, now: dt.datetime, device: Device) -> str:
+    """A new channel secret: the old one stops working at once (a device that was lost)."""
+    device.secret = secrets.token_urlsafe(24)
+    record(session, actor=actor, action="alarm.device_secret_renewed", now=now,
+           community_id=device.community_id, target=f"device:{device.id}",
+           details={"code": device.code})
+    session.flush()
+    return device.secret
 
 
 def find_device(session: Session, community_id: int, code: str) -> Device | None:
@@ -537,6 +563,14 @@ def throttled_devices(session: Session, community: Community, now: dt.datetime) 
 def events_of(session: Session, alarm: Alarm, *, limit: int = 100) -> list[DeviceEventRecord]:
     return list(session.scalars(
         select(DeviceEventRecord).where(DeviceEventRecord.alarm_id == alarm.id)
+        .order_by(DeviceEventRecord.id.desc()).limit(limit)
+    ))
+
+
+def device_events(session: Session, device: Device, *,
+                  limit: int = 50) -> list[DeviceEventRecord]:
+    return list(session.scalars(
+        select(DeviceEventRecord).where(DeviceEventRecord.device_id == device.id)
         .order_by(DeviceEventRecord.id.desc()).limit(limit)
     ))
 

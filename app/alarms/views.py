@@ -11,7 +11,18 @@ channel. A new alarm is on screen at most ``POLL_MS`` plus one round trip after 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,7 +33,7 @@ from ..extensions import csrf
 from ..models import Alarm, Community, Device, User, utcnow
 from ..policy import Permission, can, requires
 from . import core, labels, services
-from .forms import ArmingForm, CloseForm, DispatchForm, NoteForm
+from .forms import ArmingForm, CloseForm, DeviceForm, DispatchForm, NoteForm
 
 bp = Blueprint("alarms", __name__)
 
@@ -200,6 +211,65 @@ def stats(community):
               for c in core.CLOSING_CAUSES]
     return render_template("alarms/stats.html", community=community, months=months,
                            labels=labels, causes=core.CLOSING_CAUSES, totals=totals)
+
+
+@bp.route("/c/<int:community_id>/alarms/devices/new", methods=["GET", "POST"])
+@requires(Permission.DEVICES_MANAGE)
+def device_new(community):
+    g.community = community
+    form = DeviceForm()
+    if form.validate_on_submit():
+        s = db.session()
+        try:
+            unit = (services.unit_by_label(s, community, form.unit.data)
+                    if form.unit.data else None)
+            device = services.register_device(
+                s, actor=current_user, now=utcnow(), community=community,
+                code=form.code.data.strip(), kind=services.DeviceKind(form.kind.data),
+                name=form.name.data.strip(), place=(form.place.data or "").strip(), unit=unit,
+                map_x=float(form.map_x.data) / 100 if form.map_x.data is not None else None,
+                map_y=float(form.map_y.data) / 100 if form.map_y.data is not None else None,
+                heartbeat_seconds=form.heartbeat_minutes.data * 60,
+                sia_account=form.sia_account.data or None)
+        except DomainError as err:
+            g.rollback_only = True
+            getattr(form, err.field or "code").errors.append(err.message)
+        else:
+            flash(_("Device registered. Give it the secret below."), "success")
+            return redirect(url_for("alarms.device", community_id=community.id,
+                                    device_id=device.id))
+    return render_template("alarms/device_form.html", community=community,
+                           form=form), (422 if form.errors else 200)
+
+
+def _load_device(community: Community, device_id: int) -> Device:
+    device = db.session().get(Device, device_id)
+    if device is None or device.community_id != community.id:
+        abort(404)
+    return device
+
+
+@bp.route("/c/<int:community_id>/alarms/devices/<int:device_id>")
+@requires(Permission.DEVICES_MANAGE)
+def device(community, device_id: int):
+    """A device's channel: its topics, its secret, its latest events."""
+    g.community = community
+    device = _load_device(community, device_id)
+    prefix = current_app.config["ALARMS_TOPIC_PREFIX"]
+    topics = {channel: core.topic_for(community.id, device.code, channel, prefix)
+              for channel in core.Channel}
+    return render_template("alarms/device.html", community=community, device=device,
+                           labels=labels, topics=topics,
+                           events=services.device_events(db.session(), device))
+
+
+@bp.route("/c/<int:community_id>/alarms/devices/<int:device_id>/secret", methods=["POST"])
+@requires(Permission.DEVICES_MANAGE)
+def renew_secret(community, device_id: int):
+    device = _load_device(community, device_id)
+    services.renew_secret(db.session(), actor=current_user, now=utcnow(), device=device)
+    flash(_("New secret made: the old one no longer works."), "success")
+    return redirect(url_for("alarms.device", community_id=community.id, device_id=device.id))
 
 
 @bp.route("/c/<int:community_id>/alarms/home")

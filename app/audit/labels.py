@@ -12,6 +12,7 @@ ACTION_LABELS = {
     "alarm.arming": _l("Alarm panel armed, disarmed or bypassed"),
     "alarm.closed": _l("Alarm closed"),
     "alarm.device_added": _l("Alarm device registered"),
+    "alarm.device_secret_renewed": _l("Alarm device secret renewed"),
     "alarm.dispatched": _l("Alarm dispatched"),
     "community.created": _l("Community created"),
     "login.failed": _l("Failed login"),

@@ -442,3 +442,43 @@ def test_monthly_statistics_page(client, login, db_session, site):
     assert "<svg" in html
     assert "Alarms and faults per month" in html
     assert "42 s" in html
+
+
+def test_staff_register_a_device_and_renew_its_secret(client, login, make, db_session, site):
+    """Can staff add a device (unit, map place, heartbeat), read its topics and secret, and
+    renew the secret so the old one stops working?"""
+    c = site["community"]
+    building = make.building(c, "9号楼")
+    make.unit(c, building, "1201", floor=12)
+    db_session.commit()
+    login(site["staff"])
+    assert client.get(f"/c/{c.id}/alarms/devices/new?lang=en").status_code == 200
+    form = {"code": "P-9-1201", "kind": "panel", "name": "9-1201 panel", "place": "9号楼 1201",
+            "unit": "9号楼-1201", "map_x": "40", "map_y": "55.5", "heartbeat_minutes": "10",
+            "sia_account": ""}
+    bad = client.post(f"/c/{c.id}/alarms/devices/new?lang=en", data={**form, "unit": "9号楼-99"})
+    assert bad.status_code == 422
+    assert "No unit 9号楼-99" in bad.get_data(as_text=True)
+    assert client.post(f"/c/{c.id}/alarms/devices/new", data={**form, "code": "a b"}
+                       ).status_code == 422
+    dup = client.post(f"/c/{c.id}/alarms/devices/new?lang=en", data={**form, "code": "Z-N-3"})
+    assert dup.status_code == 422
+    assert "already has the code" in dup.get_data(as_text=True)
+    ok = client.post(f"/c/{c.id}/alarms/devices/new", data=form)
+    assert ok.status_code == 302
+    device = services.find_device(db_session, c.id, "P-9-1201")
+    assert (device.unit.number, device.map_x, device.map_y, device.heartbeat_seconds) == (
+        "1201", 0.4, 0.555, 600)
+    page = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert device.secret in page
+    assert f"courtyard/{c.id}/P-9-1201/event" in page
+    old = device.secret
+    assert client.post(f"/c/{c.id}/alarms/devices/{device.id}/secret").status_code == 302
+    db_session.expire_all()
+    device = services.find_device(db_session, c.id, "P-9-1201")
+    assert device.secret != old
+    with pytest.raises(MessageError):
+        services.ingest_http(db_session, community_id=c.id, code=device.code, token=old,
+                             payload=b"{}", now=utcnow())
+    assert db_session.scalar(select(AuditEntry).where(
+        AuditEntry.action == "alarm.device_secret_renewed"))

@@ -120,6 +120,11 @@ MATRIX: dict[str, Case] = {
     "alarms.dispatch": Case("POST", "/c/{c}/alarms/{alarm}/dispatch", ALARM_HANDLERS),
     "alarms.close": Case("POST", "/c/{c}/alarms/{alarm}/close", ALARM_HANDLERS),
     "alarms.note": Case("POST", "/c/{c}/alarms/{alarm}/notes", ALARM_HANDLERS),
+    # The registry and the devices' secrets are the property office's.
+    "alarms.device_new": Case("GET", "/c/{c}/alarms/devices/new", ALARM_HANDLERS),
+    "alarms.device": Case("GET", "/c/{c}/alarms/devices/{device_id}", ALARM_HANDLERS),
+    "alarms.renew_secret": Case("POST", "/c/{c}/alarms/devices/{device_id}/secret",
+                                ALARM_HANDLERS),
     # Owners arm their own panel (the service refuses another's: 403), staff any panel.
     "alarms.home": Case("GET", "/c/{c}/alarms/home", frozenset({"owner", "staff"})),
     "alarms.arming": Case("POST", "/c/{c}/alarms/devices/{device_id}/arming",
