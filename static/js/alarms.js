@@ -45,6 +45,23 @@
     return td;
   }
 
+  function hidden(name, value) {
+    var input = document.createElement("input");
+    input.type = "hidden"; input.name = name; input.value = value;
+    return input;
+  }
+
+  function ackForm(url) {
+    var form = document.createElement("form"), button = document.createElement("button");
+    form.method = "post"; form.action = url + "/acknowledge"; form.className = "inline";
+    form.appendChild(hidden("csrf_token", rows.dataset.csrf));
+    form.appendChild(hidden("next", "console"));
+    button.type = "submit"; button.className = "linklike"; button.textContent = rows.dataset.ack;
+    form.appendChild(document.createTextNode(" "));
+    form.appendChild(button);
+    return form;
+  }
+
   function drawAlarms(alarms) {
     var body = document.createDocumentFragment(), urgent = 0;
     alarms.forEach(function (a) {
@@ -63,7 +80,9 @@
       cell(tr, a.raised_local);
       cell(tr, a.state_label + (a.restored ? " (" + rows.dataset.restored + ")" : ""));
       var link = document.createElement("a"); link.href = a.url; link.textContent = rows.dataset.open;
-      cell(tr).appendChild(link);
+      var actions = cell(tr);
+      actions.appendChild(link);
+      if (rows.dataset.ack && a.state === "raised") { actions.appendChild(ackForm(a.url)); }
       body.appendChild(tr);
       if (!seen[a.id] && a.state === "raised") { urgent = urgent ? Math.min(urgent, a.priority) : a.priority; }
       seen[a.id] = true;

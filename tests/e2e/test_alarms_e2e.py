@@ -102,3 +102,7 @@ def test_an_mqtt_event_appears_on_the_console(page, live_server, console):
     assert "zone 2" in row
     assert page.locator("#site-map circle.alarmed").count() == 1
     assert elapsed < 2.0
+    # Staff acknowledge from the console row; the console comes back with the alarm handled.
+    page.click("#alarm-rows tr.alarm-row button")
+    page.wait_for_selector("#alarm-rows tr.alarm-row:not(.fresh)")
+    assert "Acknowledged" in page.locator("#alarm-rows tr.alarm-row").first.inner_text()

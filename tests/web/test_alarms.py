@@ -260,6 +260,8 @@ def test_the_console_shows_a_new_alarm_in_its_next_poll(client, login, db_sessio
     html = client.get(f"/c/{c.id}/alarms?lang=en").get_data(as_text=True)
     assert "Panic button" in html
     assert 'class="dev panel alarmed"' in html
+    ack = client.post(f"{row['url']}/acknowledge", data={"next": "console"})
+    assert ack.headers["Location"].endswith(f"/c/{c.id}/alarms")
     # Chinese is the default language of the site.
     assert client.get(f"/c/{c.id}/alarms/feed.json?lang=zh_Hans_CN").get_json()[
         "alarms"][0]["type_label"] == "紧急求助"
