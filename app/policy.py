@@ -59,8 +59,6 @@ class Permission(enum.StrEnum):
     #: Arming, disarming and bypassing: staff any panel or zone, owners their own panel (the
     #: service checks whose panel it is).
     ALARMS_ARM = "community:alarm:arm"
-    #: A device reporting over HTTP: the device's own token is checked by the service.
-    DEVICE_REPORT = "device:event:report"
 
 
 P = Permission
@@ -140,7 +138,7 @@ def _compute_roles(user: User, community: Community) -> frozenset[Role]:
 
 def can(user: User, permission: Permission, community: Community | None = None) -> bool:
     """Whether ``user`` holds ``permission`` (in ``community`` for community permissions)."""
-    if permission in (P.PUBLIC, P.DEVICE_REPORT):
+    if permission is P.PUBLIC:
         return True
     if not getattr(user, "is_authenticated", False):
         return False
@@ -221,7 +219,7 @@ def requires(permission: Permission) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             user = actor()
-            if permission not in (P.PUBLIC, P.DEVICE_REPORT) and not user.is_authenticated:
+            if permission not in (P.PUBLIC,) and not user.is_authenticated:
                 # Before any look-up: an anonymous visitor learns nothing, not even existence.
                 if request.path.startswith("/api/"):
                     abort(401)

@@ -363,9 +363,9 @@ def _note(session: Session, alarm: Alarm, actor: User, now: dt.datetime, action:
                           text=text.strip(), created_at=now))
 
 
-def _audit(session: Session, actor: User, now: dt.datetime, alarm: Alarm, action: str,
+def _audit(session: Session, actor: User, now: dt.datetime, alarm: Alarm, *, action: str,
            **details) -> None:
-    record(session, actor=actor, action=f"alarm.{action}", now=now,
+    record(session, actor=actor, action=action, now=now,
            community_id=alarm.community_id, target=f"alarm:{alarm.id}",
            details={"type": alarm.event_type.value, **details})
 
@@ -375,7 +375,7 @@ def acknowledge(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm
     _move(alarm, AlarmState.ACKNOWLEDGED)
     alarm.acknowledged_at, alarm.acknowledged_by_id, alarm.updated_at = now, actor.id, now
     _note(session, alarm, actor, now, "acknowledged", "")
-    _audit(session, actor, now, alarm, "acknowledged")
+    _audit(session, actor, now, alarm, action="alarm.acknowledged")
     session.flush()
     return alarm
 
@@ -393,7 +393,7 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, a
     alarm.dispatched_at, alarm.dispatched_by_id, alarm.assignee_id = now, actor.id, assignee.id
     alarm.updated_at = now
     _note(session, alarm, actor, now, "dispatched", note)
-    _audit(session, actor, now, alarm, "dispatched", assignee=assignee.username)
+    _audit(session, actor, now, alarm, action="alarm.dispatched", assignee=assignee.username)
     device = session.get(Device, alarm.device_id)
     kind_label = EVENT_LABELS[alarm.event_type]
     notify(session, now=now, community=community, recipients=[assignee], kind="alarm.dispatched",
@@ -414,7 +414,7 @@ def close(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, caus
     alarm.cleared_at, alarm.cleared_by_id, alarm.cause, alarm.updated_at = (
         now, actor.id, cause, now)
     _note(session, alarm, actor, now, "closed", note)
-    _audit(session, actor, now, alarm, "closed", cause=cause.value)
+    _audit(session, actor, now, alarm, action="alarm.closed", cause=cause.value)
     session.flush()
     return alarm
 

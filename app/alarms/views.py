@@ -304,11 +304,15 @@ def arming(community, device_id: int):
     return redirect(url_for(target, community_id=community.id))
 
 
-@bp.route("/c/<int:community_id>/alarms/http/<code>/event", methods=["POST"])
-@requires(Permission.DEVICE_REPORT)
+@bp.route("/api/devices/<int:community_id>/<code>/events", methods=["POST"])
+@requires(Permission.PUBLIC)
 @csrf.exempt
 def http_event(community, code: str):
-    """For devices without MQTT: the event's JSON body, ``Authorization: Bearer <secret>``."""
+    """For devices without MQTT: the event's JSON body, ``Authorization: Bearer <secret>``.
+
+    Under /api/ like every endpoint that takes a token instead of the session cookie (so no
+    cross-site form can drive it); public to the pipeline, the service checks the device's
+    token. Not part of /api/v1, the people's API."""
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
         return _device_error(401, "unauthorized")

@@ -339,7 +339,7 @@ def test_an_alarm_of_another_community_is_not_found(client, login, make, db_sess
 def test_http_endpoint_takes_the_device_token(client, db_session, site):
     """Can a device without MQTT report over HTTP with its token, and nobody without it?"""
     panel = site["panel"]
-    url = f"/c/{panel.community_id}/alarms/http/{panel.code}/event"
+    url = f"/api/devices/{panel.community_id}/{panel.code}/events"
     body = event_payload(panel, code=154, message_id="h1")
     ok = client.post(url, data=body, headers={"Authorization": f"Bearer {panel.secret}"},
                      content_type="application/json")

@@ -130,7 +130,7 @@ MATRIX: dict[str, Case] = {
     "alarms.arming": Case("POST", "/c/{c}/alarms/devices/{device_id}/arming",
                           frozenset({"staff"}), data={"action": "arm_away"}),
     # Devices only, with their own secret as bearer token: no session opens it.
-    "alarms.http_event": Case("POST", "/c/{c}/alarms/http/{device}/event", frozenset()),
+    "alarms.http_event": Case("POST", "/api/devices/{c}/{device}/events", frozenset()),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
