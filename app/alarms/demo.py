@@ -23,13 +23,13 @@ COMMON_DEVICES = (
     ("Z-E", DeviceKind.PERIMETER, "东侧围墙防区", "东侧围墙（幼儿园一侧）", 0.96, 0.50, 900),
     ("Z-S", DeviceKind.PERIMETER, "南侧围墙防区", "南侧围墙（河道一侧）", 0.50, 0.96, 900),
     ("Z-W", DeviceKind.PERIMETER, "西侧围墙防区", "西侧围墙（地库出入口）", 0.04, 0.50, 900),
-    ("T-FIRE", DeviceKind.WATER_TANK, "消防水箱液位", "3号楼屋顶消防水箱", 0.78, 0.30, 900),
-    ("T-DOM", DeviceKind.WATER_TANK, "生活水箱液位", "地下泵房生活水箱", 0.15, 0.80, 900),
-    ("D-1", DeviceKind.DOOR, "1号楼门厅门磁", "1号楼 门厅", 0.22, 0.42, 900),
-    ("D-2", DeviceKind.DOOR, "2号楼门厅门磁", "2号楼 门厅", 0.50, 0.42, 900),
-    ("D-3F", DeviceKind.DOOR, "3号楼消防通道门磁", "3号楼 北侧消防通道", 0.78, 0.22, 900),
-    ("C-GATE", DeviceKind.CAMERA, "南大门摄像机", "南大门（主入口）", 0.45, 0.90, 300),
-    ("C-PARK", DeviceKind.CAMERA, "地库入口摄像机", "地库入口", 0.08, 0.62, 300),
+    ("T-FIRE", DeviceKind.WATER_TANK, "消防水箱液位", "3号楼屋顶消防水箱", 0.80, 0.20, 900),
+    ("T-DOM", DeviceKind.WATER_TANK, "生活水箱液位", "地下泵房生活水箱", 0.08, 0.87, 900),
+    ("D-1", DeviceKind.DOOR, "1号楼门厅门磁", "1号楼 门厅", 0.22, 0.47, 900),
+    ("D-2", DeviceKind.DOOR, "2号楼门厅门磁", "2号楼 门厅", 0.50, 0.47, 900),
+    ("D-3F", DeviceKind.DOOR, "3号楼消防通道门磁", "3号楼 北侧消防通道", 0.78, 0.15, 900),
+    ("C-GATE", DeviceKind.CAMERA, "南大门摄像机", "南大门（主入口）", 0.45, 0.93, 300),
+    ("C-PARK", DeviceKind.CAMERA, "地库入口摄像机", "地库入口", 0.17, 0.82, 300),
 )
 #: Building positions on the site map (x of each tower's centre).
 BUILDING_X = {"1号楼": 0.22, "2号楼": 0.50, "3号楼": 0.78}
@@ -37,6 +37,8 @@ BUILDING_X = {"1号楼": 0.22, "2号楼": 0.50, "3号楼": 0.78}
 
 def add_demo_alarms(session: Session, community: Community, now: dt.datetime) -> None:
     staff = session.scalar(select(User).where(User.username == "staff"))
+    services.set_site_map(session, actor=staff, now=now - dt.timedelta(days=30),
+                          community=community, data=_site_plan_png())
     devices = {}
     for code, kind, name, place, x, y, heartbeat in COMMON_DEVICES:
         devices[code] = services.register_device(
@@ -50,7 +52,7 @@ def add_demo_alarms(session: Session, community: Community, now: dt.datetime) ->
             code=f"P-{unit.building.name[0]}-{unit.number}", kind=DeviceKind.PANEL,
             name=f"{label} 入户报警主机", place=label, unit=unit,
             map_x=BUILDING_X.get(unit.building.name, 0.5),
-            map_y=round(0.62 - unit.floor * 0.012, 3), heartbeat_seconds=3600)
+            map_y=round(0.45 - unit.floor * 0.014, 3), heartbeat_seconds=3600)
     panels = [d for d in devices.values() if d.kind is DeviceKind.PANEL]
     seq = iter(range(1, 10_000))
 
@@ -104,6 +106,30 @@ def add_demo_alarms(session: Session, community: Community, now: dt.datetime) ->
     services.set_availability(session, device=devices["C-PARK"], online=False,
                               now=now - dt.timedelta(minutes=12))
     session.flush()
+
+
+def _site_plan_png() -> bytes:
+    """A simple plan of the demo site (lawns, paths, the three towers, the gate), drawn here
+    with Pillow (WeasyPrint's dependency) so the demo needs no image file."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    w, h = 1000, 700
+    img = Image.new("RGB", (w, h), (232, 240, 226))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((20, 20, w - 20, h - 20), outline=(150, 150, 150), width=6)  # the wall
+    draw.rectangle((20, 330, w - 20, 370), fill=(220, 220, 215))  # the east-west path
+    draw.rectangle((430, 370, 470, h - 20), fill=(220, 220, 215))  # to the south gate
+    draw.rectangle((40, 560, 180, 660), fill=(205, 205, 200))  # pump room, car-park ramp
+    for x in BUILDING_X.values():  # the three towers
+        cx = int(x * w)
+        draw.rectangle((cx - 70, 120, cx + 70, 320), fill=(200, 196, 186),
+                       outline=(120, 110, 100), width=3)
+    draw.rectangle((400, h - 28, 500, h - 12), fill=(180, 50, 42))  # the main gate
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _panel_units(session: Session, community: Community) -> list[Unit]:

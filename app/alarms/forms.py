@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -50,3 +51,7 @@ class DeviceForm(FlaskForm):
     sia_account = StringField(_l("SIA account (panels reporting by SIA DC-09)"),
                               validators=[Optional(), Regexp(r"^[A-Fa-f0-9]{3,16}$",
                                           message=_l("3 to 16 hexadecimal digits."))])
+
+
+class SiteMapForm(FlaskForm):
+    image = FileField(_l("Site map (PNG or JPEG)"), validators=[FileRequired()])

@@ -31,6 +31,7 @@ from ..models import (
     Ownership,
     Person,
     Role,
+    SiteMap,
     Unit,
     User,
 )
@@ -104,6 +105,42 @@ def renew_secret(session: Session, *, actor: User, now: dt.datetime, device: Dev
            details={"code": device.code})
     session.flush()
     return device.secret
+
+
+#: What a site map may be: the first bytes of each accepted format.
+SITE_MAP_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+SITE_MAP_MAX_BYTES = 5 * 1024 * 1024
+
+
+def set_site_map(session: Session, *, actor: User, now: dt.datetime, community: Community,
+                 data: bytes) -> SiteMap:
+    """Keep the community's site plan (PNG or JPEG, recognised by its bytes, not its name)."""
+    content_type = next((t for magic, t in SITE_MAP_TYPES.items() if data.startswith(magic)),
+                        None)
+    if content_type is None:
+        raise DomainError(_("The site map must be a PNG or JPEG image."), field="image")
+    if len(data) > SITE_MAP_MAX_BYTES:
+        raise DomainError(_("The site map may be at most 5 MB."), field="image")
+    site_map = session.scalar(select(SiteMap).where(SiteMap.community_id == community.id))
+    if site_map is None:
+        site_map = SiteMap(community_id=community.id)
+        session.add(site_map)
+    site_map.content_type, site_map.data = content_type, data
+    site_map.uploaded_at, site_map.uploaded_by_id = now, actor.id
+    session.flush()
+    record(session, actor=actor, action="alarm.site_map_uploaded", now=now,
+           community_id=community.id, target=f"community:{community.id}",
+           details={"bytes": len(data), "type": content_type})
+    return site_map
+
+
+def site_map_of(session: Session, community: Community) -> SiteMap | None:
+    return session.scalar(select(SiteMap).where(SiteMap.community_id == community.id))
+
+
+def has_site_map(session: Session, community: Community) -> bool:
+    return session.scalar(select(SiteMap.id).where(SiteMap.community_id == community.id)
+                          ) is not None
 
 
 def find_device(session: Session, community_id: int, code: str) -> Device | None:

@@ -33,7 +33,7 @@ from ..extensions import csrf
 from ..models import Alarm, Community, Device, User, utcnow
 from ..policy import Permission, can, requires
 from . import core, labels, services
-from .forms import ArmingForm, CloseForm, DeviceForm, DispatchForm, NoteForm
+from .forms import ArmingForm, CloseForm, DeviceForm, DispatchForm, NoteForm, SiteMapForm
 
 bp = Blueprint("alarms", __name__)
 
@@ -64,6 +64,7 @@ def console(community):
     s, now = db.session(), utcnow()
     return render_template(
         "alarms/console.html", community=community, feed=_feed(community), poll_ms=POLL_MS,
+        site_map=services.has_site_map(s, community),
         devices=services.devices_of(s, community),
         closed=services.recent_alarms(s, community, limit=20), labels=labels,
         handle=can(current_user, Permission.ALARMS_HANDLE, community), now=now)
@@ -190,6 +191,8 @@ def devices(community):
                                                                               now)},
                            armable=services.ARMABLE, aform=ArmingForm(formdata=None),
                            history=services.arming_history(s, devices),
+                           map_form=SiteMapForm(formdata=None),
+                           site_map=services.has_site_map(s, community),
                            arm=can(current_user, Permission.ALARMS_HANDLE, community))
 
 
@@ -270,6 +273,30 @@ def renew_secret(community, device_id: int):
     services.renew_secret(db.session(), actor=current_user, now=utcnow(), device=device)
     flash(_("New secret made: the old one no longer works."), "success")
     return redirect(url_for("alarms.device", community_id=community.id, device_id=device.id))
+
+
+@bp.route("/c/<int:community_id>/alarms/site-map", methods=["POST"])
+@requires(Permission.DEVICES_MANAGE)
+def site_map_upload(community):
+    form = SiteMapForm()
+    if not form.validate():
+        raise _form_error(form)
+    services.set_site_map(db.session(), actor=current_user, now=utcnow(), community=community,
+                          data=form.image.data.read())
+    flash(_("Site map saved: place the devices on it in percent across and down."), "success")
+    return redirect(url_for("alarms.devices", community_id=community.id))
+
+
+@bp.route("/c/<int:community_id>/alarms/site-map")
+@requires(Permission.ALARMS_READ)
+def site_map(community):
+    """The uploaded plan, or 204 when there is none (the console then draws a blank site)."""
+    found = services.site_map_of(db.session(), community)
+    if found is None:
+        return "", 204
+    response = current_app.response_class(found.data, mimetype=found.content_type)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @bp.route("/c/<int:community_id>/alarms/home")

@@ -14,6 +14,7 @@ ACTION_LABELS = {
     "alarm.device_added": _l("Alarm device registered"),
     "alarm.device_secret_renewed": _l("Alarm device secret renewed"),
     "alarm.dispatched": _l("Alarm dispatched"),
+    "alarm.site_map_uploaded": _l("Site map for the alarms uploaded"),
     "community.created": _l("Community created"),
     "login.failed": _l("Failed login"),
     "login.succeeded": _l("Login"),

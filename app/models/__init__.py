@@ -1,7 +1,15 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from .accounts import ROLES_NEEDING_TOTP, ActivationCode, ApiToken, Role, RoleGrant, User
-from .alarms import Alarm, AlarmNote, ArmingCommand, Device, DeviceEventRecord, DeviceKind
+from .alarms import (
+    Alarm,
+    AlarmNote,
+    ArmingCommand,
+    Device,
+    DeviceEventRecord,
+    DeviceKind,
+    SiteMap,
+)
 from .audit import AuditEntry, AuditHead
 from .base import Base, utcnow
 from .community import (
@@ -82,6 +90,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "ScrutineerKey",
+    "SiteMap",
     "TurnoutPoint",
     "Unit",
     "UnitUse",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -146,6 +147,20 @@ class AlarmNote(Base):
 
     alarm: Mapped[Alarm] = relationship(back_populates="notes")
     author: Mapped[User | None] = relationship()
+
+
+class SiteMap(Base):
+    """The community's site plan (PNG or JPEG) that devices are placed on; one per community,
+    kept in the database so that every worker serves it and backups hold it."""
+
+    __tablename__ = "alarm_site_map"
+
+    id: Mapped[intpk]
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[dt.datetime]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class ArmingCommand(Base):

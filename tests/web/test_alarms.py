@@ -484,3 +484,30 @@ def test_staff_register_a_device_and_renew_its_secret(client, login, make, db_se
                              payload=b"{}", now=utcnow())
     assert db_session.scalar(select(AuditEntry).where(
         AuditEntry.action == "alarm.device_secret_renewed"))
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082")
+
+
+def test_staff_upload_the_site_map_the_console_draws_on(client, login, db_session, site):
+    import io
+
+    c = site["community"]
+    db_session.commit()
+    login(site["staff"])
+    assert client.get(f"/c/{c.id}/alarms/site-map").status_code == 204
+    bad = client.post(f"/c/{c.id}/alarms/site-map?lang=en",
+                      data={"image": (io.BytesIO(b"<svg onload=alert(1)>"), "map.png")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert "PNG or JPEG" in bad.get_data(as_text=True)
+    ok = client.post(f"/c/{c.id}/alarms/site-map",
+                     data={"image": (io.BytesIO(PNG_1PX), "plan.png")},
+                     content_type="multipart/form-data")
+    assert ok.status_code == 302
+    image = client.get(f"/c/{c.id}/alarms/site-map")
+    assert (image.status_code, image.mimetype, image.data) == (200, "image/png", PNG_1PX)
+    assert f'<image href="/c/{c.id}/alarms/site-map"' in client.get(
+        f"/c/{c.id}/alarms").get_data(as_text=True)

@@ -125,6 +125,8 @@ MATRIX: dict[str, Case] = {
     "alarms.device": Case("GET", "/c/{c}/alarms/devices/{device_id}", ALARM_HANDLERS),
     "alarms.renew_secret": Case("POST", "/c/{c}/alarms/devices/{device_id}/secret",
                                 ALARM_HANDLERS),
+    "alarms.site_map": Case("GET", "/c/{c}/alarms/site-map", ALARM_READERS),
+    "alarms.site_map_upload": Case("POST", "/c/{c}/alarms/site-map", ALARM_HANDLERS),
     # Owners arm their own panel (the service refuses another's: 403), staff any panel.
     "alarms.home": Case("GET", "/c/{c}/alarms/home", frozenset({"owner", "staff"})),
     "alarms.arming": Case("POST", "/c/{c}/alarms/devices/{device_id}/arming",
