@@ -487,12 +487,12 @@ def owns_panel(session: Session, user: User, device: Device) -> bool:
 
 def panels_of(session: Session, user: User, community: Community) -> list[Device]:
     """The in-home panels of the units ``user`` owns in ``community``."""
+    owned = (select(Ownership.unit_id).join(Person, Person.id == Ownership.person_id)
+             .where(Ownership.ended_at.is_(None), Person.user_id == user.id))
     return list(session.scalars(
-        select(Device).join(Ownership, Ownership.unit_id == Device.unit_id)
-        .join(Person, Person.id == Ownership.person_id)
-        .where(Device.community_id == community.id, Device.kind == DeviceKind.PANEL,
-               Ownership.ended_at.is_(None), Person.user_id == user.id)
-        .distinct().order_by(Device.code)
+        select(Device).where(Device.community_id == community.id,
+                             Device.kind == DeviceKind.PANEL, Device.unit_id.in_(owned))
+        .order_by(Device.code)
     ))
 
 
