@@ -41,7 +41,7 @@ translations: $(VENV)/.installed
 demo: install
 	$(FLASK) db upgrade
 	$(FLASK) demo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	HOST=$(HOST) PORT=$(PORT) bash scripts/demo-serve.sh
 
 test: dev-install
 	@bash scripts/run-tests.sh

@@ -90,6 +90,7 @@ def select_timezone() -> str:
 def _register_blueprints(app: Flask) -> None:
     from .activation.views import bp as activation_bp
     from .admin.views import bp as admin_bp
+    from .alarms.views import bp as alarms_bp
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
@@ -117,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(service_bp)
     app.register_blueprint(money_bp)
     app.register_blueprint(fees_bp)
+    app.register_blueprint(alarms_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

@@ -11,6 +11,9 @@ from . import db
 
 
 def init_app(app: Flask) -> None:
+    from .alarms.cli import init_app as init_alarms_cli
+
+    init_alarms_cli(app)
     db_group = AppGroup("db", help="Schema migrations (Alembic).")
 
     @db_group.command("upgrade")

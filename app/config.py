@@ -69,4 +69,12 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "SCHEMA_CHECK": True,
+        #: The MQTT broker of device alarms, and the first level of their topics.
+        "MQTT_HOST": os.environ.get("MQTT_HOST", "127.0.0.1"),
+        "MQTT_PORT": int(os.environ.get("MQTT_PORT", 1883)),
+        "ALARMS_TOPIC_PREFIX": os.environ.get("ALARMS_TOPIC_PREFIX", "courtyard"),
+        #: One persistent session per ingester: the broker keeps its messages while it is away.
+        "ALARMS_CLIENT_ID": os.environ.get("ALARMS_CLIENT_ID", "courtyard-alarms"),
+        #: Raw events that belong to no alarm (tests, openings, heartbeats) are kept this long.
+        "ALARMS_EVENT_RETENTION_DAYS": int(os.environ.get("ALARMS_EVENT_RETENTION_DAYS", 180)),
     }

@@ -159,6 +159,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     add_demo_service(session, community, now)
     from .money.demo import add_demo_money
     add_demo_money(session, community, now)
+    from .alarms.demo import add_demo_alarms
+    add_demo_alarms(session, community, now)
     return True
 
 

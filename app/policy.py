@@ -69,6 +69,15 @@ class Permission(enum.StrEnum):
     FEES_READ = "community:fees:read"
     #: Publishing the schedule, billing, entering and importing payments, arrears, follow-ups.
     FEES_MANAGE = "community:fees:manage"
+    #: The alarm console, the device list and an alarm's record.
+    ALARMS_READ = "community:alarm:read"
+    #: Acknowledging, dispatching, closing and annotating alarms (the property office).
+    ALARMS_HANDLE = "community:alarm:handle"
+    #: The device registry: adding devices, reading and renewing their channel secrets.
+    DEVICES_MANAGE = "community:alarm-device:manage"
+    #: Arming, disarming and bypassing: staff any panel or zone, owners their own panel (the
+    #: service checks whose panel it is).
+    ALARMS_ARM = "community:alarm:arm"
 
 
 P = Permission
@@ -81,18 +90,18 @@ _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MA
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
                            P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ,
-                           P.SERVICE_FILE, P.MONEY_READ, P.FEES_READ}),
+                           P.SERVICE_FILE, P.MONEY_READ, P.FEES_READ, P.ALARMS_ARM}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST,
                               P.SERVICE_FILE, P.FEES_READ}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.SERVICE_STATS,
-           P.MONEY_BOOK, P.FEES_MANAGE}
+           P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ}
     ),
     Role.CHAIR: frozenset(
         _GOVERNANCE | _MEETING_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
-           P.SERVICE_STATS, P.MONEY_BOOK, P.FEES_MANAGE}
+           P.SERVICE_STATS, P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
@@ -100,7 +109,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
          P.PROXY_MANAGE, P.TURNOUT_READ, P.SERVICE_FILE, P.SERVICE_DESK, P.SERVICE_STATS,
-         P.SERVICE_CONFIGURE, P.FEES_READ, P.FEES_MANAGE}
+         P.SERVICE_CONFIGURE, P.FEES_READ, P.FEES_MANAGE, P.ALARMS_READ, P.ALARMS_HANDLE,
+         P.ALARMS_ARM, P.DEVICES_MANAGE}
     ),
     Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ,
                                            P.SERVICE_STATS}),

@@ -1,6 +1,15 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from .accounts import ROLES_NEEDING_TOTP, ActivationCode, ApiToken, Role, RoleGrant, User
+from .alarms import (
+    Alarm,
+    AlarmNote,
+    ArmingCommand,
+    Device,
+    DeviceEventRecord,
+    DeviceKind,
+    SiteMap,
+)
 from .audit import AuditEntry, AuditHead
 from .base import Base, utcnow
 from .community import (
@@ -75,7 +84,10 @@ __all__ = [
     "AccountKind",
     "AccountingPeriod",
     "ActivationCode",
+    "Alarm",
+    "AlarmNote",
     "ApiToken",
+    "ArmingCommand",
     "AuditEntry",
     "AuditHead",
     "BallotBox",
@@ -97,6 +109,9 @@ __all__ = [
     "FundSpend",
     "FundSpendUnit",
     "ImmutableRecord",
+    "Device",
+    "DeviceEventRecord",
+    "DeviceKind",
     "ImportStatus",
     "JournalEntry",
     "JournalLine",
@@ -132,6 +147,7 @@ __all__ = [
     "ServiceRequest",
     "ServiceTeam",
     "SpendBasis",
+    "SiteMap",
     "TurnoutPoint",
     "Unit",
     "UnitUse",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:18:57.550061
+Create Date: 2026-12-03 15:26:26.623329
 """
 
 from alembic import op
@@ -97,6 +97,18 @@ def upgrade() -> None:
     with op.batch_alter_table('accounting_period', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accounting_period_community_id'), ['community_id'], unique=False)
 
+    op.create_table('alarm_site_map',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('content_type', sa.String(length=40), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('uploaded_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_site_map_community_id_community')),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user_account.id'], name=op.f('fk_alarm_site_map_uploaded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_site_map')),
+    sa.UniqueConstraint('community_id', name=op.f('uq_alarm_site_map_community_id'))
+    )
     op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
@@ -480,6 +492,39 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_activation_code_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_activation_code_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('alarm_device',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.Enum('panel', 'perimeter', 'water_tank', 'door', 'camera', name='devicekind', native_enum=False, length=32), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('place', sa.String(length=200), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('map_x', sa.Float(), nullable=True),
+    sa.Column('map_y', sa.Float(), nullable=True),
+    sa.Column('secret', sa.String(length=80), nullable=False),
+    sa.Column('sia_account', sa.String(length=16), nullable=True),
+    sa.Column('heartbeat_seconds', sa.Integer(), nullable=False),
+    sa.Column('last_seen_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('online', sa.Boolean(), nullable=True),
+    sa.Column('state', sa.Enum('armed_away', 'armed_home', 'disarmed', 'triggered', name='panelstate', native_enum=False, length=32), nullable=True),
+    sa.Column('bypassed_zones', sa.JSON(), nullable=False),
+    sa.Column('throttled_until', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('heartbeat_seconds > 0', name=op.f('ck_alarm_device_heartbeat_positive')),
+    sa.CheckConstraint('map_x IS NULL OR (map_x >= 0 AND map_x <= 1)', name=op.f('ck_alarm_device_map_x_range')),
+    sa.CheckConstraint('map_y IS NULL OR (map_y >= 0 AND map_y <= 1)', name=op.f('ck_alarm_device_map_y_range')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_device_community_id_community')),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_alarm_device_unit_id_unit')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_device')),
+    sa.UniqueConstraint('community_id', 'code', name=op.f('uq_alarm_device_community_id_code')),
+    sa.UniqueConstraint('sia_account', name=op.f('uq_alarm_device_sia_account'))
+    )
+    with op.batch_alter_table('alarm_device', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_device_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_device_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('board_head',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -732,6 +777,64 @@ def upgrade() -> None:
     with op.batch_alter_table('turnout_point', schema=None) as batch_op:
         batch_op.create_index('ix_turnout_point_box_newest', ['box_id', 'id'], unique=False)
 
+    op.create_table('alarm',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.Integer(), nullable=False),
+    sa.Column('category', sa.Enum('alarm', 'fault', 'info', name='category', native_enum=False, length=32), nullable=False),
+    sa.Column('event_type', sa.Enum('fire', 'panic', 'burglary', 'tamper', 'water_leak', 'water_low', 'water_high', 'door_held_open', 'motion', 'ac_loss', 'low_battery', 'comm_trouble', 'line_fault', 'video_loss', 'heartbeat_lost', 'offline', 'open_close', 'bypass', 'periodic_test', name='eventtype', native_enum=False, length=32), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
+    sa.Column('state', sa.Enum('raised', 'acknowledged', 'dispatched', 'cleared', name='alarmstate', native_enum=False, length=32), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('first_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('last_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('raised_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('restored_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('acknowledged_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
+    sa.Column('dispatched_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('dispatched_by_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('cleared_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('cleared_by_id', sa.Integer(), nullable=True),
+    sa.Column('cause', sa.Enum('real', 'false', 'test', 'restored', name='cause', native_enum=False, length=32), nullable=True),
+    sa.CheckConstraint("(state = 'cleared') = (cleared_at IS NOT NULL)", name=op.f('ck_alarm_cleared_at')),
+    sa.CheckConstraint("state <> 'cleared' OR cause IS NOT NULL", name=op.f('ck_alarm_cleared_cause')),
+    sa.CheckConstraint('count >= 1', name=op.f('ck_alarm_count_positive')),
+    sa.ForeignKeyConstraint(['acknowledged_by_id'], ['user_account.id'], name=op.f('fk_alarm_acknowledged_by_id_user_account')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_alarm_assignee_id_user_account')),
+    sa.ForeignKeyConstraint(['cleared_by_id'], ['user_account.id'], name=op.f('fk_alarm_cleared_by_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_community_id_community')),
+    sa.ForeignKeyConstraint(['device_id'], ['alarm_device.id'], name=op.f('fk_alarm_device_id_alarm_device')),
+    sa.ForeignKeyConstraint(['dispatched_by_id'], ['user_account.id'], name=op.f('fk_alarm_dispatched_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm'))
+    )
+    with op.batch_alter_table('alarm', schema=None) as batch_op:
+        batch_op.create_index('ix_alarm_merge', ['device_id', 'event_type', 'zone', 'state'], unique=False)
+        batch_op.create_index('ix_alarm_open', ['community_id', 'state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_raised_at'), ['raised_at'], unique=False)
+
+    op.create_table('alarm_arming',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.Enum('arm_away', 'arm_home', 'disarm', 'bypass', 'unbypass', name='armingaction', native_enum=False, length=32), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_alarm_arming_actor_id_user_account')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_arming_community_id_community')),
+    sa.ForeignKeyConstraint(['device_id'], ['alarm_device.id'], name=op.f('fk_alarm_arming_device_id_alarm_device')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_arming'))
+    )
+    with op.batch_alter_table('alarm_arming', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_arming_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_arming_device_id'), ['device_id'], unique=False)
+        batch_op.create_index('ix_alarm_arming_unsent', ['sent_at'], unique=False)
+
     op.create_table('board_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -887,6 +990,43 @@ def upgrade() -> None:
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_visit_request_id'), ['request_id'], unique=False)
 
+    op.create_table('alarm_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.String(length=64), nullable=False),
+    sa.Column('event_type', sa.Enum('fire', 'panic', 'burglary', 'tamper', 'water_leak', 'water_low', 'water_high', 'door_held_open', 'motion', 'ac_loss', 'low_battery', 'comm_trouble', 'line_fault', 'video_loss', 'heartbeat_lost', 'offline', 'open_close', 'bypass', 'periodic_test', name='eventtype', native_enum=False, length=32), nullable=False),
+    sa.Column('code', sa.Integer(), nullable=True),
+    sa.Column('qualifier', sa.Integer(), nullable=False),
+    sa.Column('zone', sa.String(length=64), nullable=False),
+    sa.Column('occurred_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('received_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('alarm_id', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['alarm_id'], ['alarm.id'], name=op.f('fk_alarm_event_alarm_id_alarm')),
+    sa.ForeignKeyConstraint(['device_id'], ['alarm_device.id'], name=op.f('fk_alarm_event_device_id_alarm_device')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_event')),
+    sa.UniqueConstraint('device_id', 'message_id', name=op.f('uq_alarm_event_device_id_message_id'))
+    )
+    with op.batch_alter_table('alarm_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_event_alarm_id'), ['alarm_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_event_received_at'), ['received_at'], unique=False)
+
+    op.create_table('alarm_note',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('alarm_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=80), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['alarm_id'], ['alarm.id'], name=op.f('fk_alarm_note_alarm_id_alarm')),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_alarm_note_author_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_note'))
+    )
+    with op.batch_alter_table('alarm_note', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_note_alarm_id'), ['alarm_id'], unique=False)
+
     op.create_table('journal_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -916,6 +1056,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_journal_line_account_id'))
 
     op.drop_table('journal_line')
+    with op.batch_alter_table('alarm_note', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarm_note_alarm_id'))
+
+    op.drop_table('alarm_note')
+    with op.batch_alter_table('alarm_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarm_event_received_at'))
+        batch_op.drop_index(batch_op.f('ix_alarm_event_alarm_id'))
+
+    op.drop_table('alarm_event')
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_visit_request_id'))
 
@@ -950,6 +1099,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_board_entry_box_id'))
 
     op.drop_table('board_entry')
+    with op.batch_alter_table('alarm_arming', schema=None) as batch_op:
+        batch_op.drop_index('ix_alarm_arming_unsent')
+        batch_op.drop_index(batch_op.f('ix_alarm_arming_device_id'))
+        batch_op.drop_index(batch_op.f('ix_alarm_arming_community_id'))
+
+    op.drop_table('alarm_arming')
+    with op.batch_alter_table('alarm', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarm_raised_at'))
+        batch_op.drop_index('ix_alarm_open')
+        batch_op.drop_index('ix_alarm_merge')
+
+    op.drop_table('alarm')
     with op.batch_alter_table('turnout_point', schema=None) as batch_op:
         batch_op.drop_index('ix_turnout_point_box_newest')
 
@@ -1012,6 +1173,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_board_head_box_id'))
 
     op.drop_table('board_head')
+    with op.batch_alter_table('alarm_device', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarm_device_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_alarm_device_community_id'))
+
+    op.drop_table('alarm_device')
     with op.batch_alter_table('activation_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_activation_code_unit_id'))
         batch_op.drop_index(batch_op.f('ix_activation_code_person_id'))
@@ -1103,6 +1269,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_entry_action'))
 
     op.drop_table('audit_entry')
+    op.drop_table('alarm_site_map')
     with op.batch_alter_table('accounting_period', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_accounting_period_community_id'))
 

@@ -14,9 +14,12 @@ from decimal import Decimal
 
 import pytest
 
+from app.alarms import services as alarm_services
+from app.alarms.core import EventType
 from app.meetings import services as meeting_services
 from app.models import (
     ApiToken,
+    DeviceKind,
     DisclosureKind,
     Ledger,
     MeetingForm,
@@ -57,6 +60,8 @@ MONEY_AUDITORS = BOOKKEEPERS | {"auditor"}
 MONEY_READERS = MONEY_AUDITORS | {"owner"}
 FEES_OFFICE = BOOKKEEPERS | {"staff"}
 FEES_READERS = FEES_OFFICE | {"owner", "resident", "auditor"}
+ALARM_READERS = frozenset({"staff", "committee", "chair"})
+ALARM_HANDLERS = frozenset({"staff"})
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,30 @@ MATRIX: dict[str, Case] = {
                                 FEES_OFFICE),
     "fees.receipt": Case("GET", "/c/{c}/money/fees/payments/{payment}/receipt.pdf",
                          FEES_OFFICE),
+    # The alarm console is the property office's; the committee may look, not handle. The
+    # handling posts carry no form: allowed roles get a redirect (acknowledged) or a 422.
+    "alarms.console": Case("GET", "/c/{c}/alarms", ALARM_READERS),
+    "alarms.feed": Case("GET", "/c/{c}/alarms/feed.json", ALARM_READERS),
+    "alarms.devices": Case("GET", "/c/{c}/alarms/devices", ALARM_READERS),
+    "alarms.stats": Case("GET", "/c/{c}/alarms/stats", ALARM_READERS),
+    "alarms.detail": Case("GET", "/c/{c}/alarms/{alarm}", ALARM_READERS),
+    "alarms.acknowledge": Case("POST", "/c/{c}/alarms/{alarm}/acknowledge", ALARM_HANDLERS),
+    "alarms.dispatch": Case("POST", "/c/{c}/alarms/{alarm}/dispatch", ALARM_HANDLERS),
+    "alarms.close": Case("POST", "/c/{c}/alarms/{alarm}/close", ALARM_HANDLERS),
+    "alarms.note": Case("POST", "/c/{c}/alarms/{alarm}/notes", ALARM_HANDLERS),
+    # The registry and the devices' secrets are the property office's.
+    "alarms.device_new": Case("GET", "/c/{c}/alarms/devices/new", ALARM_HANDLERS),
+    "alarms.device": Case("GET", "/c/{c}/alarms/devices/{device_id}", ALARM_HANDLERS),
+    "alarms.renew_secret": Case("POST", "/c/{c}/alarms/devices/{device_id}/secret",
+                                ALARM_HANDLERS),
+    "alarms.site_map": Case("GET", "/c/{c}/alarms/site-map", ALARM_READERS),
+    "alarms.site_map_upload": Case("POST", "/c/{c}/alarms/site-map", ALARM_HANDLERS),
+    # Owners arm their own panel (the service refuses another's: 403), staff any panel.
+    "alarms.home": Case("GET", "/c/{c}/alarms/home", frozenset({"owner", "staff"})),
+    "alarms.arming": Case("POST", "/c/{c}/alarms/devices/{device_id}/arming",
+                          frozenset({"staff"}), data={"action": "arm_away"}),
+    # Devices only, with their own secret as bearer token: no session opens it.
+    "alarms.http_event": Case("POST", "/api/devices/{c}/{device}/events", frozenset()),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -247,8 +276,10 @@ def world(make, db_session, app):
                        photos=[Photo("p.png", b"\x89PNG\r\n\x1a\n" + bytes(8))])
     with app.test_request_context():
         money = _money(db_session, make, target, own)
+    device, alarm = _raised_alarm(db_session, own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting, "request": asked, "req": req, **money}
+            "import": pending, "meeting": meeting, "request": asked, "req": req, **money,
+            "device": device, "alarm": alarm}
 
 
 def _money(db_session, make, actor, community):
@@ -267,6 +298,15 @@ def _money(db_session, make, actor, community):
                              unit=make.unit(community), paid_on=date(2026, 2, 1),
                              amount=Decimal("320.50"))
     return {"disclosure": published, "entry": entry, "spend": spend, "payment": payment}
+
+
+def _raised_alarm(db_session, community):
+    device = alarm_services.register_device(
+        db_session, actor=None, now=utcnow(), community=community, code="P-9",
+        kind=DeviceKind.PANEL, name="Panel")
+    alarm = alarm_services._raise(db_session, device, EventType.BURGLARY, "", utcnow(),
+                                  utcnow())
+    return device, alarm
 
 
 def _published_meeting(db_session, actor, community):
@@ -288,7 +328,9 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
                           request=world["request"].id, req=world["req"].id,
                           photo=world["req"].photos[0].id,
                           disclosure=world["disclosure"].id, entry=world["entry"].seq,
-                          spend=world["spend"].id, payment=world["payment"].id)
+                          spend=world["spend"].id, payment=world["payment"].id,
+                          alarm=world["alarm"].id, device=world["device"].code,
+                          device_id=world["device"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 

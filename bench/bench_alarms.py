@@ -1,0 +1,227 @@
+"""Alarm ingestion under load: RATE events a second over MQTT for SECONDS seconds.
+
+Measured in one run, one process, against the local Mosquitto:
+
+- ``broker``: publish → a bare subscriber of the same topics receives it (the floor);
+- ``ingest``: publish → the ingester has committed it (``flask alarms listen``'s code);
+- ``console``: publish → a console client polling ``feed.json`` every ``POLL_MS`` sees it
+  (the count of the alarm it merged into, or the alarm itself, appears).
+
+Events go to DEVICES devices × ZONES zones round-robin, so each zone's repeats merge into one
+counted alarm (the feed stays at DEVICES × ZONES rows) and the k-th event of a zone is seen
+when that alarm's count reaches k. Figures are merged into bench/results.json under "alarms".
+
+    python bench/bench_alarms.py [--rate 200] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+HOST, PORT = os.environ.get("MQTT_HOST", "127.0.0.1"), int(os.environ.get("MQTT_PORT", 1883))
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(latencies: list[float]) -> dict:
+    return {"n": len(latencies),
+            "p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
+            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
+            "mean_ms": round(statistics.fmean(latencies) * 1000, 1) if latencies else None}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--devices", type=int, default=50)
+    parser.add_argument("--zones", type=int, default=4)
+    args = parser.parse_args()
+    import socket
+
+    try:
+        socket.create_connection((HOST, PORT), timeout=1).close()
+    except OSError:
+        print(f"no MQTT broker on {HOST}:{PORT}: alarm benchmark skipped")
+        return 0
+
+    tmp = Path(tempfile.mkdtemp(prefix="cy-bench-alarms-"))
+    os.environ.setdefault("COURTYARD_INSTANCE", str(tmp))
+    from app import create_app
+    from app.alarms import core, services
+    from app.alarms.ingest import Ingester
+    from app.alarms.views import POLL_MS
+    from app.auth.services import hash_password
+    from app.db import engine_of, make_engine
+    from app.migrate import upgrade
+    from app.models import Community, DeviceKind, Office, Role, RoleGrant, User, utcnow
+
+    url = f"sqlite:///{tmp / 'bench.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app({"DATABASE_URL": url, "SCHEMA_CHECK": False, "SECRET_KEY": "bench",
+                      "ID_HASH_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "LOGIN_RATE_LIMIT": "1000 per minute"})
+    factory = sessionmaker(engine_of(app), expire_on_commit=False)
+    with app.app_context():
+        s = factory()
+        community = Community(name="bench", office=Office(name="bench office"), settings={},
+                              created_at=utcnow())
+        staff = User(username="bench-staff", password_hash=hash_password("bench password"),
+                     created_at=utcnow())
+        s.add_all([community, staff])
+        s.flush()
+        s.add(RoleGrant(user_id=staff.id, role=Role.STAFF, community_id=community.id,
+                        granted_at=utcnow()))
+        devices = [services.register_device(
+            s, actor=None, now=utcnow(), community=community, code=f"Z-{i}",
+            kind=DeviceKind.PERIMETER, name=f"zone {i}") for i in range(args.devices)]
+        s.commit()
+        cid = community.id
+        devices = [(d.id, d.code, d.secret) for d in devices]
+
+    prefix = f"cy-bench-{secrets.token_hex(4)}"
+    published: dict[str, float] = {}
+    key_of: dict[str, tuple[int, str, int]] = {}
+    floor_at: dict[str, float] = {}
+    committed: dict[str, float] = {}
+    seen_at: dict[tuple[int, str, int], float] = {}
+
+    # The floor: a bare subscriber of the same topics.
+    floor = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-floor")
+
+    def on_floor(_c, _u, message):
+        floor_at[json.loads(message.payload)["id"]] = time.monotonic()
+
+    floor.on_message = on_floor
+    floor.connect(HOST, PORT)
+    floor.subscribe(f"{prefix}/+/+/event", qos=1)
+    floor.loop_start()
+
+    class TimedIngester(Ingester):
+        def handle_batch(self, messages):
+            outcomes = super().handle_batch(messages)
+            now = time.monotonic()
+            for _topic, payload in messages:
+                committed[json.loads(payload)["id"]] = now
+            return outcomes
+
+    ingester = TimedIngester(factory, host=HOST, port=PORT, client_id=f"{prefix}-ingest",
+                             prefix=prefix, sweep_seconds=3600)
+    stop = threading.Event()
+
+    def run_ingester():
+        with app.app_context():
+            ingester.run_forever(stop=stop.is_set)
+
+    threading.Thread(target=run_ingester, daemon=True).start()
+
+    # The console: logged in as staff, asking feed.json every POLL_MS like static/js/alarms.js.
+    console = app.test_client()
+    console.post("/login", data={"login": "bench-staff", "password": "bench password"})
+    counts: dict[tuple[int, str], int] = {}
+
+    def poll():
+        while not stop.is_set():
+            started = time.monotonic()
+            feed = console.get(f"/c/{cid}/alarms/feed.json").get_json()
+            now = time.monotonic()
+            for row in feed["alarms"]:
+                key = (row["device_id"], row["zone"])
+                for k in range(counts.get(key, 0) + 1, row["count"] + 1):
+                    seen_at[(row["device_id"], row["zone"], k)] = now
+                counts[key] = max(counts.get(key, 0), row["count"])
+            time.sleep(max(0.0, POLL_MS / 1000 - (time.monotonic() - started)))
+
+    deadline = time.monotonic() + 10
+    while not ingester.subscribed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-pub")
+    publisher.connect(HOST, PORT)
+    publisher.loop_start()
+    total = int(args.rate * args.seconds)
+    per_key: dict[tuple[int, str], int] = {}
+    begin = time.monotonic()
+    for n in range(total):
+        d_id, code, secret = devices[n % len(devices)]
+        zone = str((n // len(devices)) % args.zones + 1)
+        k = per_key[(d_id, zone)] = per_key.get((d_id, zone), 0) + 1
+        body = {"id": f"b{n}", "ts": dt.datetime.now(dt.UTC).isoformat(), "code": 130, "q": 1,
+                "zone": zone}
+        body["sig"] = core.sign(secret, code, body)
+        key_of[body["id"]] = (d_id, zone, k)
+        published[body["id"]] = time.monotonic()
+        publisher.publish(core.topic_for(cid, code, core.Channel.EVENT, prefix),
+                          json.dumps(body), qos=1)
+        pause = begin + (n + 1) / args.rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+    publish_seconds = time.monotonic() - begin
+    wait_until = time.monotonic() + 60
+    while time.monotonic() < wait_until and len(seen_at) < total:
+        time.sleep(0.2)
+    stop.set()
+    time.sleep(POLL_MS / 1000 + 0.5)
+    publisher.loop_stop()
+    publisher.disconnect()
+    floor.loop_stop()
+    floor.disconnect()
+    # End the ingester's persistent session so the broker forgets it.
+    cleanup = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-ingest",
+                          clean_session=True)
+    cleanup.connect(HOST, PORT)
+    cleanup.disconnect()
+
+    broker = [floor_at[i] - t for i, t in published.items() if i in floor_at]
+    ingest = [committed[i] - t for i, t in published.items() if i in committed]
+    shown = [seen_at[key_of[i]] - t for i, t in published.items() if key_of[i] in seen_at]
+    figures = {
+        "command": f"python bench/bench_alarms.py --rate {args.rate:g} --seconds "
+                   f"{args.seconds:g}",
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(), "python": platform.python_version(),
+        "database": "sqlite", "poll_ms": POLL_MS,
+        "published": total, "publish_seconds": round(publish_seconds, 2),
+        "achieved_rate": round(total / publish_seconds, 1),
+        "broker": summary(broker), "ingest": summary(ingest), "console": summary(shown),
+        "lost": total - len(shown), "not_ingested": total - len(committed),
+        "target_p99_ms": 500,
+    }
+    figures["met"] = (figures["lost"] == 0 and figures["console"]["p99_ms"] is not None
+                      and figures["console"]["p99_ms"] < 500)
+    results = HERE / "results.json"
+    data = json.loads(results.read_text()) if results.exists() else {}
+    data["alarms"] = figures
+    results.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
