@@ -33,6 +33,7 @@ from .service import (
     ServiceRequest,
     ServiceTeam,
     Urgency,
+    WorkOrder,
 )
 from .voting import (
     BallotBox,
@@ -99,5 +100,6 @@ __all__ = [
     "UnitUse",
     "Urgency",
     "User",
+    "WorkOrder",
     "utcnow",
 ]
