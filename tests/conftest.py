@@ -14,12 +14,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.db import make_engine
 from app.migrate import upgrade
+
+# Properties are about results, not speed: a loaded CI machine must not fail a correct one.
+settings.register_profile("courtyard", deadline=None)
+settings.load_profile("courtyard")
 
 BACKEND = os.environ.get("COURTYARD_TEST_DB", "sqlite")
 PG_URL = os.environ.get(

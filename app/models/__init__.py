@@ -62,6 +62,7 @@ from .service import (
     ServiceRequest,
     ServiceTeam,
     Urgency,
+    WorkOrder,
 )
 from .voting import (
     BallotBox,
@@ -153,5 +154,6 @@ __all__ = [
     "UnitUse",
     "Urgency",
     "User",
+    "WorkOrder",
     "utcnow",
 ]

@@ -97,6 +97,8 @@ class ServiceRequest(Base):
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     #: 首问负责: the staff member who received it owns it until it is closed.
     receiver_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: The current work order's team and technician, kept here for the queue and the board
+    #: (every work order, current and past, is a ``WorkOrder``).
     team_id: Mapped[int | None] = mapped_column(ForeignKey("service_team.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[timestamp]
@@ -136,10 +138,39 @@ class ServiceRequest(Base):
         back_populates="request", order_by="RequestPhoto.id")
     visits: Mapped[list[ReturnVisit]] = relationship(
         back_populates="request", order_by="ReturnVisit.id")
+    work_orders: Mapped[list[WorkOrder]] = relationship(
+        back_populates="request", order_by="WorkOrder.id")
 
     @property
     def where(self) -> str:
         return self.unit.label if self.unit is not None else self.place
+
+
+class WorkOrder(Base):
+    """派工单: the request sent to a team or a technician. A re-dispatch ends the current one
+    and opens the next, so who worked on it, and when, stays on record."""
+
+    __tablename__ = "work_order"
+    __table_args__ = (
+        CheckConstraint("team_id IS NOT NULL OR assignee_id IS NOT NULL",
+                        name="team_or_technician"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= created_at", name="ends_after_start"),
+    )
+
+    id: Mapped[intpk]
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_request.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("service_team.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    dispatched_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime]
+    #: For the technician; stays in the office.
+    note: Mapped[str] = mapped_column(String(500), default="")
+    #: When it was handed on (re-dispatch) or its work was done; None while current.
+    ended_at: Mapped[dt.datetime | None]
+
+    request: Mapped[ServiceRequest] = relationship(back_populates="work_orders")
+    team: Mapped[ServiceTeam | None] = relationship()
+    assignee = relationship("User", foreign_keys=[assignee_id])
 
 
 class RequestEvent(Base):

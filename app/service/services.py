@@ -34,6 +34,7 @@ from ..models import (
     Unit,
     Urgency,
     User,
+    WorkOrder,
 )
 from ..notifications.services import holders_of, notify
 from . import sla
@@ -271,6 +272,10 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, community: Comm
     if not redispatch:
         _set_status(session, req, S.DISPATCHED, actor=actor, now=now, party=DESK)
     _receive(req, actor, DESK)
+    _end_work_order(req, now)
+    req.work_orders.append(WorkOrder(team_id=_id(team), assignee_id=_id(assignee),
+                                     dispatched_by_id=actor.id, created_at=now,
+                                     note=note.strip()[:500]))
     req.team_id, req.assignee_id = _id(team), _id(assignee)
     if req.dispatched_at is None:
         req.dispatched_at = now
@@ -292,6 +297,12 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, community: Comm
     tell_requester(session, req, community, now, "service.dispatched",
                     lambda: (_("Request no. %(n)s is dispatched", n=req.id),
                              _("Someone will take care of it.")))
+
+
+def _end_work_order(req: ServiceRequest, now: dt.datetime) -> None:
+    for order in req.work_orders:
+        if order.ended_at is None:
+            order.ended_at = now
 
 
 def move(session: Session, *, actor: User, now: dt.datetime, community: Community,
@@ -318,6 +329,7 @@ def move(session: Session, *, actor: User, now: dt.datetime, community: Communit
     elif to is S.DONE:
         resume(req, now, community, actor, session)
         req.done_at = now
+        _end_work_order(req, now)
         session.add(ReturnVisit(request_id=req.id, due_at=now + RETURN_VISIT_AFTER))
         tell_requester(session, req, community, now, "service.done",
                         lambda: (_("Request no. %(n)s is done", n=req.id),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:26:26.623329
+Create Date: 2026-12-03 15:31:19.572727
 """
 
 from alembic import op
@@ -990,6 +990,27 @@ def upgrade() -> None:
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_visit_request_id'), ['request_id'], unique=False)
 
+    op.create_table('work_order',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('dispatched_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('ended_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint('ended_at IS NULL OR ended_at >= created_at', name=op.f('ck_work_order_ends_after_start')),
+    sa.CheckConstraint('team_id IS NOT NULL OR assignee_id IS NOT NULL', name=op.f('ck_work_order_team_or_technician')),
+    sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], name=op.f('fk_work_order_assignee_id_user_account')),
+    sa.ForeignKeyConstraint(['dispatched_by_id'], ['user_account.id'], name=op.f('fk_work_order_dispatched_by_id_user_account')),
+    sa.ForeignKeyConstraint(['request_id'], ['service_request.id'], name=op.f('fk_work_order_request_id_service_request')),
+    sa.ForeignKeyConstraint(['team_id'], ['service_team.id'], name=op.f('fk_work_order_team_id_service_team')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_order'))
+    )
+    with op.batch_alter_table('work_order', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_work_order_assignee_id'), ['assignee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_work_order_request_id'), ['request_id'], unique=False)
+
     op.create_table('alarm_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('device_id', sa.Integer(), nullable=False),
@@ -1065,6 +1086,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alarm_event_alarm_id'))
 
     op.drop_table('alarm_event')
+    with op.batch_alter_table('work_order', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_work_order_request_id'))
+        batch_op.drop_index(batch_op.f('ix_work_order_assignee_id'))
+
+    op.drop_table('work_order')
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_visit_request_id'))
 

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.service import sla
@@ -138,6 +138,7 @@ moments = st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(
                        timezones=st.just(dt.UTC))
 
 
+@settings(deadline=None)  # a loaded machine must not fail a correct property
 @given(start=moments, minutes=st.integers(min_value=0, max_value=20 * 540))
 def test_adding_open_minutes_is_undone_by_counting_them(start, minutes):
     end = OFFICE.add(start, minutes)
@@ -145,6 +146,7 @@ def test_adding_open_minutes_is_undone_by_counting_them(start, minutes):
     assert OFFICE.between(start, end) == pytest.approx(minutes, abs=1e-6)
 
 
+@settings(deadline=None)
 @given(start=moments, a=st.integers(0, 5000), b=st.integers(0, 5000))
 def test_more_minutes_never_fall_due_earlier(start, a, b):
     lo, hi = sorted((a, b))

@@ -240,3 +240,20 @@ def test_a_reopened_repair_is_dispatched_again_before_it_is_done(world):
     assert req.status is RequestStatus.DISPATCHED
     public = " ".join(e.note for e in req.events if e.public)
     assert "ladder" not in public  # the work order's note stays in the office
+
+
+def test_a_redispatch_ends_the_work_order_and_opens_the_next(world, make):
+    w = world
+    req = filed(w)
+    kw = dispatched(w, req)
+    other = make.user_with_role(Role.STAFF, w["c"])
+    later = MONDAY + dt.timedelta(hours=1)
+    services.dispatch(w["s"], actor=w["staff"], now=later, team=None, assignee=other,
+                      note="needs an electrician", **kw)
+    first, second = req.work_orders
+    assert (first.team_id, first.ended_at) == (w["team"].id, later)
+    assert (second.assignee_id, second.ended_at, second.note) == (
+        other.id, None, "needs an electrician")
+    assert (req.team_id, req.assignee_id) == (None, other.id)
+    services.move(w["s"], actor=other, now=later, to=RequestStatus.DONE, party=DESK, **kw)
+    assert second.ended_at == later
