@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Courtyard needs, only where missing:
 #   Pango (WeasyPrint's text layout) and a CJK font for PDFs, always;
-#   Debian's Chromium, when called with "chromium" (browser tests).
+#   Debian's Chromium and Mosquitto, when called with "chromium" (the browser tests and the
+#   alarm tests against a real MQTT broker).
 set -euo pipefail
 
 missing=()
@@ -9,6 +10,9 @@ ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing+=(libpango-1.0-0 
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei fontconfig)
 if [[ "${1:-}" == chromium ]] && ! [[ -x /usr/bin/chromium ]]; then
   missing+=(chromium)
+fi
+if [[ "${1:-}" == chromium ]] && ! [[ -x /usr/sbin/mosquitto ]]; then
+  missing+=(mosquitto)
 fi
 ((${#missing[@]})) || exit 0
 

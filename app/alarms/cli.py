@@ -58,7 +58,8 @@ def init_app(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         factory = current_app.extensions.get("DB_SESSION_FACTORY") or current_app.extensions[
             "DB_SESSIONMAKER"]
-        receiver = SiaReceiver(factory, host=host, port=port)
+        receiver = SiaReceiver(factory, host=host, port=port,
+                               app=current_app._get_current_object())
         receiver.start()
         click.echo(f"SIA DC-09 receiver on {host}:{port} for {len(receiver.accounts)} "
                    "account(s).")

@@ -161,7 +161,16 @@ class Ingester:
         self.flush()
 
     def run_forever(self, *, stop: Callable[[], bool] = lambda: False) -> None:
-        self.connect()
+        """Serve until ``stop()``: waits for the broker if it is not up yet, reconnects when
+        the connection drops, and keeps going when a sweep or a command fails (logged)."""
+        while not stop():
+            try:
+                self.connect()
+                break
+            except OSError as err:
+                log.warning("broker %s:%s not reachable (%s); retrying", self.host, self.port,
+                            err)
+                time.sleep(2.0)
         while not stop():
             # While messages wait, read without blocking until the batch is full or old.
             rc = self.client.loop(0.002 if self._pending else 0.5)
@@ -176,12 +185,15 @@ class Ingester:
                     self.client.reconnect()
                 except OSError:
                     continue
-            if time.monotonic() - self._last_commands >= 0.5:
-                self._last_commands = time.monotonic()
-                self.deliver_commands()
-            if time.monotonic() - self._last_sweep >= self.sweep_seconds:
-                self._last_sweep = time.monotonic()
-                self.sweep()
+            try:
+                if time.monotonic() - self._last_commands >= 0.5:
+                    self._last_commands = time.monotonic()
+                    self.deliver_commands()
+                if time.monotonic() - self._last_sweep >= self.sweep_seconds:
+                    self._last_sweep = time.monotonic()
+                    self.sweep()
+            except Exception:
+                log.exception("heartbeat sweep or command delivery failed; continuing")
 
     def disconnect(self) -> None:
         self.client.disconnect()

@@ -377,7 +377,8 @@ def _notify_raised(session: Session, alarm: Alarm, now: dt.datetime) -> None:
             select(Person.user_id).distinct().join(Ownership, Ownership.person_id == Person.id)
             .where(Ownership.unit_id == device.unit_id, Ownership.ended_at.is_(None),
                    Person.user_id.is_not(None)))
-        notify(session, now=now, community=community, kind="alarm.home", link="",
+        notify(session, now=now, community=community, kind="alarm.home",
+               link=f"/c/{community.id}/alarms/home",
                recipients=list(owners), message=message)
 
 

@@ -52,9 +52,12 @@ class SiaReceiver:
     """A pysiaalarm TCP server whose accounts are the registered panels' SIA accounts."""
 
     def __init__(self, session_factory: Callable[[], Session], *, host: str = "0.0.0.0",  # noqa: S104 - panels connect from the network
-                 port: int = 7777, hand_over: Callable | None = None):
+                 port: int = 7777, hand_over: Callable | None = None, app=None):
         """``hand_over`` receives each accepted event instead of ``handle`` (tests store it in
-        their own thread, where their database connection lives)."""
+        their own thread, where their database connection lives). ``app``: pysiaalarm calls
+        from its server threads, so ``handle`` pushes the app's context there (notices are
+        rendered in every language, which needs it)."""
+        self.app = app
         from pysiaalarm import SIAAccount, SIAClient
 
         session = session_factory()
@@ -72,6 +75,12 @@ class SiaReceiver:
         ], hand_over or self.handle)
 
     def handle(self, event) -> services.Outcome | None:
+        if self.app is not None:
+            with self.app.app_context():
+                return self._handle(event)
+        return self._handle(event)
+
+    def _handle(self, event) -> services.Outcome | None:
         device_id = self.accounts.get((event.account or "").upper())
         if device_id is None:
             log.warning("SIA event of an unknown account %s", event.account)

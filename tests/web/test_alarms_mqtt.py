@@ -1,8 +1,10 @@
 """Against the real local Mosquitto: events arrive, duplicates merge, nothing is lost while the
 ingester is away (QoS 1, persistent session), and a device's last will marks it offline.
 
-Each test uses a topic prefix and client ids of its own, so runs in parallel (and other users
-of the broker) never see each other's messages. Skipped when no broker answers.
+A broker restart is proven on a private Mosquitto with persistence started by the test (the
+shared one is never restarted). Each test uses a topic prefix and client ids of its own, so
+runs in parallel (and other users of the broker) never see each other's messages. Skipped
+when no broker answers.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import secrets
 import socket
 import time
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -47,6 +50,18 @@ def world(app, make, db_session):
         db_session.commit()
         prefix = f"cy-test-{secrets.token_hex(4)}"
         yield {"community": community, "panel": panel, "prefix": prefix, "app": app}
+    _forget(f"{prefix}-ingest")
+
+
+def _forget(client_id: str) -> None:
+    """End a persistent session on the shared broker, so test runs leave nothing behind."""
+    try:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                             clean_session=True, protocol=mqtt.MQTTv311)
+        client.connect(HOST, PORT)
+        client.disconnect()
+    except OSError:
+        pass
 
 
 def _ingester(app, prefix, client_id=None):
@@ -137,12 +152,8 @@ def test_nothing_is_lost_while_the_ingester_is_away(world, db_session):
             assert _serve_until(again, lambda: len(_open(db_session, panel,
                                                           EventType.BURGLARY)) == 5)
         finally:
-            # End the persistent session so the broker forgets it.
             again.client.disconnect()
-            cleanup = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=True, protocol=mqtt.MQTTv311)
-            cleanup.connect(HOST, PORT)
-            cleanup.disconnect()
+            _forget(client_id)
 
 
 def test_a_last_will_marks_the_device_offline(world, db_session):
@@ -199,3 +210,80 @@ def test_arming_commands_are_sent_to_the_device(world, db_session, make):
         device.loop_stop()
         device.disconnect()
         ingester.disconnect()
+
+
+@pytest.fixture
+def private_broker(tmp_path):
+    """A Mosquitto of this test's own, with persistence, that the test may restart (the shared
+    one on 1883 is never restarted)."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(binary).exists():
+        pytest.skip("mosquitto is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "mosquitto.conf"
+    # "user root": run as root, mosquitto would switch to its own user, who cannot write here.
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                    "user root\n"
+                    f"persistence_location {tmp_path}/\nautosave_interval 1\n")
+    procs = []
+
+    def start():
+        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        procs.append(proc)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return proc
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the private broker did not start")
+
+    def stop(proc):
+        proc.terminate()  # Mosquitto saves its persistence file on SIGTERM
+        proc.wait(timeout=5)
+
+    yield {"port": port, "start": start, "stop": stop}
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def test_a_broker_restart_loses_nothing(world, db_session, private_broker):
+    """Events published while the ingester is away survive a restart of the broker."""
+    panel, prefix, app = world["panel"], world["prefix"], world["app"]
+    port, client_id = private_broker["port"], f"{prefix}-restart"
+    broker = private_broker["start"]()
+    first = Ingester(app.extensions["DB_SESSION_FACTORY"], host=HOST, port=port,
+                     client_id=client_id, prefix=prefix)
+    first.connect()
+    assert _serve_until(first, lambda: first.subscribed)
+    first.disconnect()
+    first.loop(0.2)
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-dev",
+                      protocol=mqtt.MQTTv311)
+    pub.connect(HOST, port)
+    pub.loop_start()
+    topic = core.topic_for(panel.community_id, panel.code, core.Channel.EVENT, prefix)
+    for zone in ("1", "2", "3"):
+        pub.publish(topic, event_payload(panel, code=130, zone=zone), qos=1).wait_for_publish(2)
+    pub.loop_stop()
+    pub.disconnect()
+    private_broker["stop"](broker)
+    private_broker["start"]()
+    again = Ingester(app.extensions["DB_SESSION_FACTORY"], host=HOST, port=port,
+                     client_id=client_id, prefix=prefix)
+    with app.test_request_context():
+        again.connect()
+        try:
+            assert _serve_until(again, lambda: len(_open(db_session, panel,
+                                                          EventType.BURGLARY)) == 3)
+        finally:
+            again.disconnect()
