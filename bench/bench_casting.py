@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_casting.py [--owners 3000] [--clients 50] [--workers 2]
 
 A PostgreSQL schema of its own (dropped at the end) holds a community of ``--owners`` owners
-and an open vote; gunicorn serves the site (``bench/bench_app.py``) on loopback; ``--clients``
+and an open vote; gunicorn serves the site (``bench/casting_app.py``) on loopback; ``--clients``
 threads each keep a connection and post, for one owner after another, a ballot sealed and
 signed on the client, as the owner's browser does (``static/js/seal.js``).
 
@@ -182,7 +182,7 @@ def start_gunicorn(url: str, instance: Path, workers: int, threads: int) -> tupl
         [str(gunicorn), "--pythonpath", str(ROOT / "bench"), "--chdir", str(ROOT),
          "-w", str(workers), "-k", "gthread", "--threads", str(threads),
          "--keep-alive", "30", "--backlog", "2048", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "bench_app:app"],
+         "--log-level", "warning", "casting_app:app"],
         env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -6,7 +6,7 @@
 * ``POST /bench/bare`` is the floor: the same stack (gunicorn, Flask, session and CSRF checks,
   Flask-Login, one SQLAlchemy session and transaction on PostgreSQL) doing one insert.
 
-    gunicorn --pythonpath bench bench_app:app
+    gunicorn --pythonpath bench casting_app:app
 """
 
 from __future__ import annotations
