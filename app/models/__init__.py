@@ -24,6 +24,17 @@ from .meetings import (
 )
 from .notifications import Notification
 from .register import ImportStatus, RegisterImport
+from .tenders import (
+    BidEventKind,
+    Bidder,
+    KeyPurpose,
+    PanelSeat,
+    SealedSheet,
+    Tender,
+    TenderBidEvent,
+    TenderKey,
+    TenderStatus,
+)
 from .voting import (
     BallotBox,
     BoardEntry,
@@ -48,6 +59,8 @@ __all__ = [
     "AuditHead",
     "BallotBox",
     "Base",
+    "BidEventKind",
+    "Bidder",
     "BoardEntry",
     "BoardHead",
     "BoxVoter",
@@ -56,6 +69,7 @@ __all__ = [
     "Channel",
     "Community",
     "ImportStatus",
+    "KeyPurpose",
     "Meeting",
     "MeetingForm",
     "MeetingKind",
@@ -68,6 +82,7 @@ __all__ = [
     "Objection",
     "Office",
     "Ownership",
+    "PanelSeat",
     "PaperEntry",
     "Person",
     "Proxy",
@@ -77,6 +92,11 @@ __all__ = [
     "Role",
     "RoleGrant",
     "ScrutineerKey",
+    "SealedSheet",
+    "Tender",
+    "TenderBidEvent",
+    "TenderKey",
+    "TenderStatus",
     "TurnoutPoint",
     "Unit",
     "UnitUse",
