@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
     from .meetings.request_views import bp as meeting_requests_bp
     from .notifications.views import bp as notifications_bp
     from .register.views import bp as register_bp
+    from .tenders_web.views import bp as tenders_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(voting_bp)
     app.register_blueprint(meeting_requests_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(tenders_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, intpk, str80, str200
-from .community import enum_column
+from .community import Community, enum_column
 from .meetings import Motion
 
 
@@ -92,6 +92,7 @@ class Tender(Base):
     #: ``tenders.result_json`` of the evaluation, signed by the site and the key holders.
     evaluation: Mapped[dict | None] = mapped_column(JSON, deferred=True)
 
+    community: Mapped[Community] = relationship()
     motion: Mapped[Motion] = relationship()
     keys: Mapped[list[TenderKey]] = relationship(back_populates="tender",
                                                  order_by="TenderKey.share_number")

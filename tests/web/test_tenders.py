@@ -1,0 +1,306 @@
+"""Tenders through the site: the file, sealed bids until the deadline, the opening with the
+committee's shares, the panel with recusal, sealed sheets and the report — and the seals,
+asked of every role."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from tender_helpers import PASSPHRASES, TenderWorld
+
+from app.models import Role, SealedSheet, Tender, TenderBidEvent, TenderKey, TenderStatus
+from app.signing import site_key
+from app.tenders_web import services
+from elections.sealing import seal_ballot
+from elections.signatures import signature_problems, signing_public_key
+
+PRICES = ("1234567.89", "1188000.00", "1300000.00")
+
+
+@pytest.fixture
+def world(make, db_session, app, cheap_shares):
+    return TenderWorld(make, db_session, app)
+
+
+def _at(monkeypatch, moment):
+    monkeypatch.setattr("app.tenders_web.views.utcnow", lambda: moment)
+
+
+def _every_role(make, world):
+    """One account per role of the community, a bidder and an evaluator of the panel."""
+    accounts = {role.value: make.user_with_role(role, world.community)
+                for role in Role if role is not Role.EVALUATOR}
+    accounts["chair"], accounts["committee"] = world.chair, world.committee
+    accounts["bidder"] = world.bidders[0]
+    if world.evaluators:
+        accounts["evaluator"] = world.evaluators[0]
+    return accounts
+
+
+PAGES = ("", "/bid", "/register", "/opening", "/opening?box=sheets", "/opening.json", "/panel",
+         "/declare", "/sheet", "/report")
+
+
+def _pages_text(client, world) -> str:
+    text = ""
+    for tail in PAGES:
+        response = client.get(world.url(tail))
+        assert response.status_code < 500, tail
+        text += response.get_data(as_text=True)
+    text += client.get(f"/c/{world.community.id}/tenders").get_data(as_text=True)
+    return text
+
+
+# -- the tender file ----------------------------------------------------------------------------
+
+
+def test_committee_drafts_and_publishes_a_tender(client, login, make, db_session, world):
+    """Can the committee write a tender file citing the adopted motion, and publish it with
+    a key ceremony that leaves only protected shares?"""
+    login(world.committee)
+    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(f"/c/{world.community.id}/tenders/new", data={
+        "motion_id": world.motion.id, "title": "第二次招标", "scope": "保洁、绿化、秩序维护",
+        "term_months": 24, "criteria": "plan | 服务方案 | 50 | 完整\nstaff | 人员 | 20 | 资历",
+        "price_weight": "30", "formula": "trimmed_mean", "n_above": "2", "n_below": "1",
+        "minimum_bidders": 5, "panel_size": 7, "drop_extremes": "y", "shortlist_size": 3,
+        "notice_days": 20, "deadline": deadline})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    tender = db_session.scalar(select(Tender).where(Tender.title == "第二次招标"))
+    assert tender.status is TenderStatus.DRAFT
+    assert tender.rules["price_formula"]["kind"] == "trimmed_mean"
+    page = client.get(f"/c/{world.community.id}/tenders/{tender.id}")
+    assert "服务方案" in page.get_data(as_text=True)
+    data = {"k": "2"}
+    for user, passphrase in zip(world.holders, PASSPHRASES):
+        data[f"pass-{user.id}"] = data[f"again-{user.id}"] = passphrase
+    response = client.post(f"/c/{world.community.id}/tenders/{tender.id}/publish", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db_session.refresh(tender)
+    assert tender.status is TenderStatus.PUBLISHED
+    assert tender.k == 2
+    assert tender.n == 2
+    keys = db_session.scalars(select(TenderKey).where(TenderKey.tender_id == tender.id)).all()
+    assert len(keys) == 4
+    assert all(k.protected_share.startswith("CYSHARE1:") for k in keys)
+    assert tender.bid_private_key is None
+    assert tender.sheet_private_key is None
+
+
+def test_a_tender_file_whose_weights_do_not_add_up_is_refused(client, login, db_session, world):
+    """Does a bad tender file name the field at fault and write nothing?"""
+    login(world.committee)
+    before = db_session.scalar(select(func.count(Tender.id)))
+    deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(f"/c/{world.community.id}/tenders/new", data={
+        "motion_id": world.motion.id, "title": "坏的", "scope": "x", "term_months": 24,
+        "criteria": "plan | 服务方案 | 50 | 完整", "price_weight": "30",
+        "formula": "lowest_price", "minimum_bidders": 5, "panel_size": 7,
+        "shortlist_size": 3, "notice_days": 20, "deadline": deadline})
+    assert response.status_code == 422
+    assert "weights add up to 80" in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(Tender.id))) == before
+
+
+def test_a_minimum_below_the_legal_floor_is_refused(app, world):
+    with app.test_request_context(), pytest.raises(services.DomainError) as err:
+        services.build_rules(criteria="plan | p | 70 | g", price_weight="30",
+                             formula="lowest_price", n_above="", n_below="",
+                             deadline=world.now, minimum_bidders=2, panel_size=7,
+                             drop_extremes=True, shortlist_size=3)
+    assert err.value.field == "minimum_bidders"
+
+
+# -- bids ---------------------------------------------------------------------------------------
+
+
+def test_a_bidder_registers_and_bids_sealed_and_the_last_bid_counts(
+        client, login, make, db_session, world, monkeypatch):
+    """Can an outside account register, seal a bid, withdraw and resubmit; does the last
+    count at the opening?"""
+    user = make.user("acme-property")
+    login(user)
+    response = client.post(world.url("/register"), data={
+        "company": "上海安家物业", "licence_number": "913100001234567890",
+        "contact": "张经理 13800000000"})
+    assert response.status_code == 302
+    # Sealed in the browser: the page posts only the envelope.
+    box = services.box_name(world.tender, services.KeyPurpose.BIDS)
+    sealed = seal_ballot(bytes(world.tender.bid_public_key), box, "bid",
+                         services.bid_plaintext("999000.00", "浏览器封存"))
+    assert client.post(world.url("/bid"), data={
+        "sealed": base64.b64encode(sealed).decode()}).status_code == 302
+    assert client.post(world.url("/bid/withdraw")).status_code == 302
+    assert client.post(world.url("/bid"), data={"price": "1000000.50",
+                                                "documents": "方案"}).status_code == 302
+    assert client.post(world.url("/bid"), data={"price": "-3"}).status_code == 422
+    events = db_session.scalars(select(TenderBidEvent)).all()
+    assert [e.action.value for e in events] == ["submit", "withdraw", "submit"]
+    assert all(b"1000000" not in (e.sealed or b"") for e in events)
+    for i in range(2):
+        world.bid(world.bidder(i), PRICES[i])
+    world.open_bids()
+    record = world.tender.opening_record["record"]
+    prices = {b["company"]: b["price"] for b in record["bids"]}
+    assert prices["上海安家物业"] == "1000000.50"
+    assert world.tender.status is TenderStatus.OPENED
+
+
+def test_a_late_bid_is_refused(client, login, db_session, world, monkeypatch):
+    """Is a bid at or after the deadline refused, and nothing written?"""
+    user = world.bidder(0)
+    login(user)
+    _at(monkeypatch, world.tender.deadline)
+    response = client.post(world.url("/bid"), data={"price": "100000.00"})
+    assert response.status_code == 409
+    assert db_session.scalar(select(func.count(TenderBidEvent.id))) == 0
+    assert client.post(world.url("/bid/withdraw")).status_code == 409
+
+
+def test_no_role_sees_a_bid_before_the_deadline(client, login, make, world, monkeypatch):
+    """Before the deadline, does any page or call show a price — to any role?"""
+    for i, price in enumerate(PRICES):
+        world.bid(world.bidder(i), price)
+    world.appoint(1)
+    accounts = _every_role(make, world)
+    texts = [_pages_text(client, world)]  # anonymous
+    for user in accounts.values():
+        login(user)
+        texts.append(_pages_text(client, world))
+        client.post("/logout")
+    for text in texts:
+        for price in PRICES:
+            assert price not in text
+            assert price.replace(".00", "") not in text
+    # And the bids box does not open before the deadline, even with every share.
+    login(world.chair)
+    response = client.post(world.url("/opening"), data={"passphrase": PASSPHRASES[0]})
+    assert response.status_code == 409
+    assert world.tender.opening_record is None
+
+
+def test_the_opening_record_is_signed_by_the_site_and_the_key_holders(
+        client, login, world, monkeypatch):
+    for i, price in enumerate(PRICES):
+        world.bid(world.bidder(i), price)
+    _at(monkeypatch, world.after_deadline())
+    for user, passphrase in zip(world.holders, PASSPHRASES):
+        login(user)
+        response = client.post(world.url("/opening"), data={"passphrase": passphrase})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.post("/logout")
+    world.s.refresh(world.tender)
+    assert world.tender.status is TenderStatus.OPENED
+    doc = client.get(world.url("/opening.json")).get_json()
+    assert sorted(b["price"] for b in doc["record"]["bids"]) == sorted(PRICES)
+    keys = {e["scrutineer"]: base64.b64decode(e["signing_key"])
+            for e in world.tender.ceremony["record"]["bids"]["scrutineers"]}
+    with world.app.app_context():
+        expected = {"site": signing_public_key(site_key()), **keys}
+    assert signature_problems("tender-opening", doc, expected) == []
+    assert "1188000.00" in client.get(world.url()).get_data(as_text=True)
+
+
+def test_too_few_bids_fail_the_tender_and_say_why(client, world):
+    for i in range(2):
+        world.bid(world.bidder(i), PRICES[i])
+    world.open_bids()
+    assert world.tender.status is TenderStatus.FAILED
+    assert "2 bids at the deadline" in world.tender.failure_reason
+    assert "at least 3" in client.get(world.url()).get_data(as_text=True)
+
+
+def test_a_wrong_passphrase_opens_nothing(client, login, world, monkeypatch):
+    world.bid(world.bidder(0), PRICES[0])
+    _at(monkeypatch, world.after_deadline())
+    login(world.chair)
+    response = client.post(world.url("/opening"), data={"passphrase": "not the passphrase"})
+    assert response.status_code == 422
+    assert world.tender.opening_record is None
+
+
+# -- panel and sheets ---------------------------------------------------------------------------
+
+
+def _opened(world, evaluators=5):
+    for i, price in enumerate(PRICES):
+        world.bid(world.bidder(i), price)
+    world.appoint(evaluators)
+    world.open_bids()
+
+
+def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
+    """Is a member with a conflict recused, and does an even active panel block the sheets?"""
+    _opened(world)
+    bidder = world.tender.opening_record["record"]["bids"][0]["bidder_id"]
+    world.declare_all({0: [bidder]})
+    status = services.panel_state(world.tender)
+    assert world.tender.panel[0].code in status.recused
+    assert [b.code for b in status.blockers] == ["even_panel"]
+    login(world.evaluators[1])
+    response = client.post(world.url("/sheet"), data=world.scores("30", "20"))
+    assert response.status_code == 409
+    # A substitute who declares no conflict makes the panel odd again.
+    world.appoint(1)
+    with world.app.test_request_context():
+        services.declare(world.s, actor=world.evaluators[-1], now=world.after_deadline(),
+                         tender=world.tender, conflicts=[])
+    assert services.panel_state(world.tender).ready
+
+
+def test_a_sheet_is_sealed_and_cannot_be_changed(client, login, db_session, world):
+    _opened(world)
+    world.declare_all()
+    login(world.evaluators[0])
+    assert client.post(world.url("/sheet"), data=world.scores("41", "20")).status_code == 422
+    assert client.post(world.url("/sheet"), data=world.scores("35.5", "20")).status_code == 302
+    response = client.post(world.url("/sheet"), data=world.scores("10", "10"))
+    assert response.status_code == 409
+    sheets = db_session.scalars(select(SealedSheet)).all()
+    assert len(sheets) == 1
+    assert b"35.5" not in bytes(sheets[0].sealed)
+
+
+def test_no_role_sees_a_score_before_every_sheet_is_in(client, login, make, world):
+    """With all sheets but one in, does any page show a score — to any role? Do the shares
+    refuse to open the sheets box?"""
+    _opened(world)
+    world.declare_all()
+    for user in world.evaluators[:-1]:
+        world.sheet(user, plan="37.25", staff="23.75")
+    accounts = _every_role(make, world)
+    for user in [*accounts.values(), *world.evaluators]:
+        login(user)
+        text = _pages_text(client, world)
+        assert "37.25" not in text
+        assert "23.75" not in text
+        client.post("/logout")
+    login(world.chair)
+    response = client.post(world.url("/opening?box=sheets"),
+                           data={"passphrase": PASSPHRASES[0], "box": "sheets"})
+    assert response.status_code == 409
+    assert world.tender.evaluation is None
+
+
+def test_sheets_open_together_and_the_report_shows_every_score(client, login, world):
+    _opened(world)
+    world.declare_all()
+    for i, user in enumerate(world.evaluators):
+        world.sheet(user, plan=str(30 + i), staff="20")
+    world.open_sheets()
+    assert world.tender.status is TenderStatus.EVALUATED
+    result = world.tender.evaluation["record"]["result"]
+    # Five evaluators: 30 and 34 are dropped, the mean of 31, 32, 33 is 32.
+    assert {c["average"] for r in result["ranking"] for c in r["criteria"]
+            if c["criterion"] == "plan"} == {"32.00"}
+    best = result["ranking"][0]
+    assert best["bidder_id"] == world.tender.opening_record["record"]["bids"][1]["bidder_id"]
+    assert best["price"]["score"] == "30.00"
+    login(world.chair)
+    page = client.get(world.url("/report")).get_data(as_text=True)
+    assert "32.00" in page
+    assert best["total"] in page
+    assert "物业公司1" in page
