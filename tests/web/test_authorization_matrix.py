@@ -16,6 +16,7 @@ import pytest
 from app.meetings import services as meeting_services
 from app.models import ApiToken, MeetingForm, MeetingKind, MeetingRequest, Role, utcnow
 from app.register.services import upload_import
+from app.tenders_web import services as tender_services
 from elections.rules import Matter
 
 ANON = "anonymous"
@@ -31,6 +32,8 @@ VOTERS = frozenset({"owner", "resident"})
 MEETING_OFFICE = MEETING_MANAGERS | {"staff"}
 TURNOUT_READERS = MEETING_OFFICE | {"auditor", "scrutineer"}
 BUNDLE_READERS = MEETING_MANAGERS | {"owner", "auditor", "scrutineer"}
+TENDER_READERS = MEETING_MANAGERS | {"owner", "auditor", "evaluator"}
+T = "/c/{c}/tenders/{tender}"
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,22 @@ MATRIX: dict[str, Case] = {
     "meeting_requests.support": Case("POST", "/c/{c}/meeting-requests/{request}/support",
                                      frozenset({"owner"})),
     "voting.bundle": Case("GET", "/c/{c}/meetings/{meeting}/bundle.zip", BUNDLE_READERS),
+    # A published tender: its file and opening record are public notices (any company may
+    # bid); bidders are outside accounts, so registering and bidding need only a sign-in
+    # (the service checks the registration); the panel's pages are for evaluators.
+    "tenders.index": Case("GET", "/c/{c}/tenders", TENDER_READERS),
+    "tenders.new": Case("GET", "/c/{c}/tenders/new", MEETING_MANAGERS),
+    "tenders.detail": Case("GET", T, EVERYONE, scoped=False),
+    "tenders.publish": Case("POST", f"{T}/publish", MEETING_MANAGERS),
+    "tenders.register": Case("GET", f"{T}/register", SIGNED_IN, scoped=False),
+    "tenders.bid": Case("GET", f"{T}/bid", SIGNED_IN, scoped=False),
+    "tenders.withdraw": Case("POST", f"{T}/bid/withdraw", frozenset()),
+    "tenders.opening": Case("GET", f"{T}/opening", MEETING_MANAGERS),
+    "tenders.opening_record": Case("GET", f"{T}/opening.json", EVERYONE, scoped=False),
+    "tenders.panel": Case("GET", f"{T}/panel", MEETING_MANAGERS),
+    "tenders.declare": Case("GET", f"{T}/declare", frozenset({"evaluator"})),
+    "tenders.sheet": Case("GET", f"{T}/sheet", frozenset({"evaluator"})),
+    "tenders.report": Case("GET", f"{T}/report", TENDER_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -137,7 +156,7 @@ def test_every_view_declares_its_permission(app):
 
 
 @pytest.fixture
-def world(make, db_session):
+def world(make, db_session, app, cheap_shares):
     """Community A (asked about) and B (elsewhere), each with one account per role."""
     own, other = make.community(), make.community()
     users = {
@@ -158,8 +177,32 @@ def world(make, db_session):
                            created_by_id=target.id, created_at=utcnow())
     db_session.add(asked)
     db_session.flush()
+    tender = _published_tender(db_session, app, users["own"], own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
-            "import": pending, "meeting": meeting, "request": asked}
+            "import": pending, "meeting": meeting, "request": asked, "tender": tender}
+
+
+def _published_tender(db_session, app, users, community):
+    """A tender taking bids, the committee and chair holding its keys, one evaluator seated."""
+    from tender_helpers import CRITERIA, PASSPHRASES, adopted_service_motion
+
+    now = utcnow()
+    committee, chair = users["committee"], users["chair"]
+    motion = adopted_service_motion(db_session, community, committee, now=now)
+    with app.test_request_context():
+        rules = tender_services.build_rules(
+            criteria=CRITERIA, price_weight="30", formula="lowest_price", n_above="",
+            n_below="", deadline=now + timedelta(days=30), minimum_bidders=3, panel_size=5,
+            drop_extremes=True, shortlist_size=3)
+        tender = tender_services.create_tender(
+            db_session, actor=committee, now=now, community=community, motion_id=motion.id,
+            title="Tender", scope="All", term_months=36, notice_days=20, rules=rules)
+        holders = sorted([committee, chair], key=lambda u: u.id)
+        tender_services.publish(db_session, actor=committee, now=now, tender=tender, k=2,
+                                passphrases={u.id: p for u, p in zip(holders, PASSPHRASES)})
+        tender_services.appoint(db_session, actor=committee, now=now, tender=tender,
+                                member=users["evaluator"], seat_role="building")
+    return tender
 
 
 def _published_meeting(db_session, actor, community):
@@ -178,7 +221,7 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
     url = case.url.format(c=world["own"].id, grant=world["grant"].id, token=world["token"].id,
                           imp=world["import"].id, meeting=world["meeting"].id,
                           motion=world["meeting"].motions[0].id, proxy=0, objection=0,
-                          request=world["request"].id)
+                          request=world["request"].id, tender=world["tender"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 
