@@ -155,6 +155,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _sample_letter(session, community, units[2], raw_ids, now)
     from .meetings.demo import add_demo_meetings
     add_demo_meetings(session, community, now, INSTANCE / "demo-bundle.zip")
+    from .tenders_web.demo import add_demo_tenders
+    add_demo_tenders(session, community, now)
     return True
 
 
@@ -266,4 +268,9 @@ def print_logins(session: Session) -> None:
 
     click.echo("Scrutineers' passphrases for the open vote's opening (demo only): "
                + ", ".join(f"{name}: {phrase!r}" for name, phrase in DEMO_PASSPHRASES.items()))
+    from .tenders_web.demo import DEMO_TENDER_PASSPHRASES
+
+    click.echo("Committee's passphrases for opening a tender (demo only): "
+               + ", ".join(f"{name}: {phrase!r}"
+                           for name, phrase in DEMO_TENDER_PASSPHRASES.items()))
     click.echo("")

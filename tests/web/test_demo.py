@@ -102,3 +102,15 @@ def test_the_demo_has_a_finished_meeting_and_one_voting_now(built, db_session):
     assert mine.credential is None  # left for whoever tries the demo
     assert db_session.scalar(select(func.count(MeetingRequest.id)).where(
         MeetingRequest.community_id == built.id)) == 1
+
+
+def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session):
+    from app.models import Tender, TenderStatus
+
+    tenders = db_session.scalars(select(Tender).where(Tender.community_id == built.id)
+                                 .order_by(Tender.id)).all()
+    assert [t.status for t in tenders] == [TenderStatus.EVALUATED, TenderStatus.PUBLISHED]
+    result = tenders[0].evaluation["record"]["result"]
+    assert result["outcome"] == "evaluated"
+    assert len(result["ranking"]) == 5
+    assert len(result["shortlist"]) == 3
