@@ -675,3 +675,36 @@ def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tend
            community_id=tender.community_id, target=f"tender:{tender.id}",
            details={"sheets": len(sheets), "shortlist": list(result.shortlist)})
     return doc
+
+
+# -- audit bundle -------------------------------------------------------------------------------
+
+
+def tender_bundle(session: Session, tender: Tender) -> dict:
+    """Everything ``python -m tenders.verify`` needs to re-open the bids and the sheets and
+    recompute the scores, once the bids have been opened."""
+    if tender.opening_record is None:
+        raise Conflict(_("The bids have not been opened."))
+    from tenders.verify import BUNDLE_FORMAT
+
+    from ..signing import site_public_key
+
+    def b64(value: bytes | None) -> str | None:
+        return None if value is None else base64.b64encode(bytes(value)).decode()
+
+    return {
+        "format": BUNDLE_FORMAT, "tender": tender.box_id, "title": tender.title,
+        "rules": tender.rules, "ceremony": tender.ceremony, "site_key": site_public_key(),
+        "bids": [{"event": e.id, "bidder_id": e.bidder.code, "action": e.action.value,
+                  "at": e.at.astimezone(dt.UTC).isoformat(), "sealed": b64(e.sealed),
+                  "server_sealed": e.server_sealed} for e in bid_events(session, tender)],
+        "bid_private_key": b64(tender.bid_private_key), "opening": tender.opening_record,
+        "panel": [{"seat": s.code, "role": s.seat_role, "conflicts": s.conflicts,
+                   "declared_at": s.declared_at.astimezone(dt.UTC).isoformat()
+                   if s.declared_at else None} for s in tender.panel],
+        "sheets": [{"seat": next(p.code for p in tender.panel if p.id == s.seat_id),
+                    "submitted_at": s.submitted_at.astimezone(dt.UTC).isoformat(),
+                    "sealed": b64(s.sealed)}
+                   for s in (sheets_of(session, tender) if tender.evaluation else [])],
+        "sheet_private_key": b64(tender.sheet_private_key), "evaluation": tender.evaluation,
+    }

@@ -341,3 +341,14 @@ def report(community, tender_id: int):
     return render_template("tenders/report.html", community=community, tender=tender,
                            result=result, bids=bids, shortlist=shortlist, labels=STATUS_LABELS,
                            signatures=(tender.evaluation or {}).get("signatures", []))
+
+
+@bp.route(f"{ONE}/bundle.json")
+@requires(Permission.TENDERS_READ)
+def bundle(community, tender_id: int):
+    """The audit bundle, checked offline with ``python -m tenders.verify``."""
+    tender = _load(community, tender_id)
+    response = jsonify(services.tender_bundle(db.session(), tender))
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="tender-{tender.box_id}.json"')
+    return response

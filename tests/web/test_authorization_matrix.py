@@ -129,6 +129,7 @@ MATRIX: dict[str, Case] = {
     "tenders.declare": Case("GET", f"{T}/declare", frozenset({"evaluator"})),
     "tenders.sheet": Case("GET", f"{T}/sheet", frozenset({"evaluator"})),
     "tenders.report": Case("GET", f"{T}/report", TENDER_READERS),
+    "tenders.bundle": Case("GET", f"{T}/bundle.json", TENDER_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.

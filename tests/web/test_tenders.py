@@ -304,3 +304,27 @@ def test_sheets_open_together_and_the_report_shows_every_score(client, login, wo
     assert "32.00" in page
     assert best["total"] in page
     assert "物业公司1" in page
+
+
+def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, world, tmp_path):
+    """Does python -m tenders.verify re-open bids and sheets and recompute the evaluation,
+    and name a bundle whose opening record was changed?"""
+    from tenders.verify import main, verify_bundle
+
+    _opened(world)
+    world.declare_all()
+    for i, user in enumerate(world.evaluators):
+        world.sheet(user, plan=str(30 + i), staff="20")
+    world.open_sheets()
+    login(world.evaluators[0])
+    response = client.get(world.url("/bundle.json"))
+    assert response.status_code == 200
+    data = response.get_json()
+    assert verify_bundle(data) == []
+    path = tmp_path / "bundle.json"
+    path.write_text(response.get_data(as_text=True), encoding="utf-8")
+    assert main([str(path)]) == 0
+    data["opening"]["record"]["bids"][0]["price"] = "1.00"
+    problems = verify_bundle(data)
+    assert any("opening record: signature" in p for p in problems)
+    assert any("differs from the opening record" in p for p in problems)
