@@ -12,6 +12,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from .. import db
 from ..errors import Conflict, DomainError
 from ..models import Community, KeyPurpose, Tender, TenderStatus, User, utcnow
+from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
 from . import services
 from .forms import TenderForm
@@ -334,13 +336,52 @@ def report(community, tender_id: int):
     """The evaluation report: every sheet, the dropped scores, sums and ranking — only once
     every sheet is in and opened."""
     tender = _load(community, tender_id)
+    return render_template("tenders/report.html", community=community, tender=tender,
+                           **_report_context(tender))
+
+
+def _report_context(tender: Tender) -> dict:
     result = (tender.evaluation or {}).get("record", {}).get("result")
     bids = {b["bid_id"]: b for b in
             (tender.opening_record or {}).get("record", {}).get("bids", [])}
     shortlist = [bids[b]["company"] for b in (result or {}).get("shortlist", []) if b in bids]
-    return render_template("tenders/report.html", community=community, tender=tender,
-                           result=result, bids=bids, shortlist=shortlist, labels=STATUS_LABELS,
-                           signatures=(tender.evaluation or {}).get("signatures", []))
+    return {"result": result, "bids": bids, "shortlist": shortlist, "labels": STATUS_LABELS,
+                "signatures": (tender.evaluation or {}).get("signatures", [])}
+
+
+def _pdf(template: str, tender: Tender, filename: str, **context):
+    tz = ZoneInfo(tender.community.timezone or "Asia/Shanghai")
+    pdf = render_pdf(template, community=tender.community, tender=tender,
+                     local=lambda value: value.astimezone(tz).strftime("%Y年%m月%d日 %H:%M"),
+                     signed_on=(tender.published_at or tender.created_at).astimezone(tz)
+                     .strftime("%Y年%m月%d日"), **context)
+    response = make_response(pdf)
+    response.headers["Content-Type"] = PDF_MIMETYPE
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@bp.route(f"{ONE}/tender.pdf")
+@requires(Permission.PUBLIC)
+def file_pdf(community, tender_id: int):
+    """The tender notice and file on paper."""
+    tender = _load(community, tender_id)
+    if tender.status is TenderStatus.DRAFT:
+        raise Conflict(_("A draft has no notice yet: publish it first."))
+    return _pdf("pdf/tender_notice.html", tender, f"tender-{tender.id}.pdf",
+                rules=services.rules_of(tender))
+
+
+@bp.route(f"{ONE}/report.pdf")
+@requires(Permission.TENDERS_READ)
+def report_pdf(community, tender_id: int):
+    """The evaluation report on paper, once the sheets are open."""
+    tender = _load(community, tender_id)
+    context = _report_context(tender)
+    if context["result"] is None:
+        raise Conflict(_("No score exists to show: the sheets open together once every active "
+                         "evaluator has submitted, and the committee has brought its shares."))
+    return _pdf("pdf/tender_report.html", tender, f"tender-{tender.id}-report.pdf", **context)
 
 
 @bp.route(f"{ONE}/bundle.json")

@@ -130,6 +130,8 @@ MATRIX: dict[str, Case] = {
     "tenders.sheet": Case("GET", f"{T}/sheet", frozenset({"evaluator"})),
     "tenders.report": Case("GET", f"{T}/report", TENDER_READERS),
     "tenders.bundle": Case("GET", f"{T}/bundle.json", TENDER_READERS),
+    "tenders.file_pdf": Case("GET", f"{T}/tender.pdf", EVERYONE, scoped=False),
+    "tenders.report_pdf": Case("GET", f"{T}/report.pdf", TENDER_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.

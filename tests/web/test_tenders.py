@@ -328,3 +328,19 @@ def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, w
     problems = verify_bundle(data)
     assert any("opening record: signature" in p for p in problems)
     assert any("differs from the opening record" in p for p in problems)
+
+
+def test_the_tender_notice_and_the_report_are_pdfs(client, login, world):
+    response = client.get(world.url("/tender.pdf"))
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF")
+    login(world.chair)
+    assert client.get(world.url("/report.pdf")).status_code == 409
+    _opened(world)
+    world.declare_all()
+    for user in world.evaluators:
+        world.sheet(user)
+    world.open_sheets()
+    response = client.get(world.url("/report.pdf"))
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF")
