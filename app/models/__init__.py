@@ -25,8 +25,8 @@ from .meetings import (
 from .notifications import Notification
 from .register import ImportStatus, RegisterImport
 from .tenders import (
-    BidEventKind,
     Bidder,
+    BidEventKind,
     KeyPurpose,
     PanelSeat,
     SealedSheet,

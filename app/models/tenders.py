@@ -191,6 +191,10 @@ class PanelSeat(Base):
     #: Bidder codes (``B<id>``) the member declared a conflict of interest with.
     conflicts: Mapped[list | None] = mapped_column(JSON)
     conflict_note: Mapped[str] = mapped_column(Text, default="")
+    #: The member's signature under the evaluation report (the site's signature over the
+    #: report's hash and the seat, made when the member signs in person on the site).
+    report_signed_at: Mapped[dt.datetime | None]
+    report_signature: Mapped[dict | None] = mapped_column(JSON)
 
     tender: Mapped[Tender] = relationship(back_populates="panel")
 

@@ -677,6 +677,32 @@ def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     return doc
 
 
+def evaluation_hash(tender: Tender) -> str:
+    return hashlib.sha256(tenders.canonical_json(tender.evaluation["record"]).encode()).hexdigest()
+
+
+def sign_report(session: Session, *, actor: User, now: dt.datetime, tender: Tender) -> PanelSeat:
+    """An active evaluator signs the evaluation report (once; the signature names its hash)."""
+    seat = seat_of(session, tender, actor)
+    if seat is None:
+        raise Forbidden(_("You are not on this tender's panel."))
+    if tender.status is not TenderStatus.EVALUATED:
+        raise Conflict(_("The report is signed once the sheets are open."))
+    if seat.code not in panel_state(tender).active:
+        raise Forbidden(_("You are recused from this evaluation."))
+    if seat.report_signed_at is not None:
+        raise Conflict(_("You have signed the report."))
+    seat.report_signature = sign("tender-report-signature", {
+        "tender": tender.box_id, "evaluator": seat.code, "evaluation_sha256":
+        evaluation_hash(tender), "signed_at": now.astimezone(dt.UTC).isoformat()})
+    seat.report_signed_at = now
+    session.flush()
+    record(session, actor=actor, action="tender.report_signed", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"seat": seat.code})
+    return seat
+
+
 # -- audit bundle -------------------------------------------------------------------------------
 
 
@@ -700,6 +726,7 @@ def tender_bundle(session: Session, tender: Tender) -> dict:
                   "server_sealed": e.server_sealed} for e in bid_events(session, tender)],
         "bid_private_key": b64(tender.bid_private_key), "opening": tender.opening_record,
         "panel": [{"seat": s.code, "role": s.seat_role, "conflicts": s.conflicts,
+                   "report_signature": s.report_signature,
                    "declared_at": s.declared_at.astimezone(dt.UTC).isoformat()
                    if s.declared_at else None} for s in tender.panel],
         "sheets": [{"seat": next(p.code for p in tender.panel if p.id == s.seat_id),

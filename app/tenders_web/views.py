@@ -336,8 +336,12 @@ def report(community, tender_id: int):
     """The evaluation report: every sheet, the dropped scores, sums and ranking — only once
     every sheet is in and opened."""
     tender = _load(community, tender_id)
+    seat = services.seat_of(db.session(), tender, current_user)
+    can_sign = (seat is not None and seat.report_signed_at is None
+                and tender.status is TenderStatus.EVALUATED
+                and seat.code in services.panel_state(tender).active)
     return render_template("tenders/report.html", community=community, tender=tender,
-                           **_report_context(tender))
+                           can_sign=can_sign, **_report_context(tender))
 
 
 def _report_context(tender: Tender) -> dict:
@@ -345,8 +349,10 @@ def _report_context(tender: Tender) -> dict:
     bids = {b["bid_id"]: b for b in
             (tender.opening_record or {}).get("record", {}).get("bids", [])}
     shortlist = [bids[b]["company"] for b in (result or {}).get("shortlist", []) if b in bids]
+    active = services.panel_state(tender).active if result else ()
     return {"result": result, "bids": bids, "shortlist": shortlist, "labels": STATUS_LABELS,
-                "signatures": (tender.evaluation or {}).get("signatures", [])}
+            "evaluators": [s for s in tender.panel if s.code in active],
+            "signatures": (tender.evaluation or {}).get("signatures", [])}
 
 
 def _pdf(template: str, tender: Tender, filename: str, **context):
@@ -382,6 +388,15 @@ def report_pdf(community, tender_id: int):
         raise Conflict(_("No score exists to show: the sheets open together once every active "
                          "evaluator has submitted, and the committee has brought its shares."))
     return _pdf("pdf/tender_report.html", tender, f"tender-{tender.id}-report.pdf", **context)
+
+
+@bp.route(f"{ONE}/report/sign", methods=["POST"])
+@requires(Permission.TENDER_EVALUATE)
+def sign_report(community, tender_id: int):
+    tender = _load(community, tender_id)
+    services.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender)
+    flash(_("You have signed the evaluation report."), "success")
+    return _back(tender, "tenders.report")
 
 
 @bp.route(f"{ONE}/bundle.json")

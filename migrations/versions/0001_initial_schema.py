@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 14:58:10.054733
+Create Date: 2026-12-03 15:22:38.269079
 """
 
 from alembic import op
@@ -627,6 +627,8 @@ def upgrade() -> None:
     sa.Column('declared_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('conflicts', sa.JSON(), nullable=True),
     sa.Column('conflict_note', sa.Text(), nullable=False),
+    sa.Column('report_signed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('report_signature', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_panel_seat_tender_id_tender')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tender_panel_seat_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_panel_seat')),

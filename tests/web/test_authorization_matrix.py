@@ -129,6 +129,8 @@ MATRIX: dict[str, Case] = {
     "tenders.declare": Case("GET", f"{T}/declare", frozenset({"evaluator"})),
     "tenders.sheet": Case("GET", f"{T}/sheet", frozenset({"evaluator"})),
     "tenders.report": Case("GET", f"{T}/report", TENDER_READERS),
+    # Signing needs an open report: the seated evaluator is answered 409, others denied.
+    "tenders.sign_report": Case("POST", f"{T}/report/sign", frozenset({"evaluator"})),
     "tenders.bundle": Case("GET", f"{T}/bundle.json", TENDER_READERS),
     "tenders.file_pdf": Case("GET", f"{T}/tender.pdf", EVERYONE, scoped=False),
     "tenders.report_pdf": Case("GET", f"{T}/report.pdf", TENDER_READERS),

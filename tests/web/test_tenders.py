@@ -299,7 +299,14 @@ def test_sheets_open_together_and_the_report_shows_every_score(client, login, wo
     best = result["ranking"][0]
     assert best["bidder_id"] == world.tender.opening_record["record"]["bids"][1]["bidder_id"]
     assert best["price"]["score"] == "30.00"
+    login(world.evaluators[0])
+    assert client.post(world.url("/report/sign")).status_code == 302
+    assert client.post(world.url("/report/sign")).status_code == 409
+    world.s.refresh(world.tender.panel[0])
+    assert world.tender.panel[0].report_signature["record"]["evaluation_sha256"]
+    client.post("/logout")
     login(world.chair)
+    assert client.post(world.url("/report/sign")).status_code == 403
     page = client.get(world.url("/report")).get_data(as_text=True)
     assert "32.00" in page
     assert best["total"] in page
