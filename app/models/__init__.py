@@ -33,6 +33,7 @@ from .tenders import (
     Tender,
     TenderBidEvent,
     TenderKey,
+    TenderObjection,
     TenderStatus,
 )
 from .voting import (
@@ -96,6 +97,7 @@ __all__ = [
     "Tender",
     "TenderBidEvent",
     "TenderKey",
+    "TenderObjection",
     "TenderStatus",
     "TurnoutPoint",
     "Unit",

@@ -39,6 +39,10 @@ class TenderStatus(enum.StrEnum):
     FAILED = "failed"
     #: The sheets were opened and the scores computed: the report exists.
     EVALUATED = "evaluated"
+    #: The candidates are published: objections, then complaints, are taken.
+    PUBLICISED = "publicised"
+    #: Every window closed, every objection answered, the award recorded: final.
+    FINAL = "final"
 
 
 class KeyPurpose(enum.StrEnum):
@@ -91,6 +95,15 @@ class Tender(Base):
     sheet_private_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: ``tenders.result_json`` of the evaluation, signed by the site and the key holders.
     evaluation: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    #: The candidates (the shortlist) published for objections (公示), and the windows.
+    candidates_published_at: Mapped[dt.datetime | None]
+    objections_close_at: Mapped[dt.datetime | None]
+    complaints_close_at: Mapped[dt.datetime | None]
+    #: The committee's record of the negotiation and the award (a bid of the shortlist).
+    awarded_bid_id: Mapped[str | None] = mapped_column(String(20))
+    award_note: Mapped[str | None] = mapped_column(Text)
+    awarded_at: Mapped[dt.datetime | None]
+    final_at: Mapped[dt.datetime | None]
 
     community: Mapped[Community] = relationship()
     motion: Mapped[Motion] = relationship()
@@ -214,3 +227,21 @@ class SealedSheet(Base):
     seat_id: Mapped[int] = mapped_column(ForeignKey("tender_panel_seat.id"))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     submitted_at: Mapped[dt.datetime]
+
+
+class TenderObjection(Base):
+    """An objection (during the publication) or a complaint (within 10 days), answered on the
+    record by the committee."""
+
+    __tablename__ = "tender_objection"
+    __table_args__ = (CheckConstraint("kind IN ('objection', 'complaint')", name="kind_known"),)
+
+    id: Mapped[intpk]
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[dt.datetime | None]

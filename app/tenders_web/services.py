@@ -55,6 +55,7 @@ from ..models import (
     Tender,
     TenderBidEvent,
     TenderKey,
+    TenderObjection,
     TenderStatus,
     User,
 )
@@ -686,7 +687,8 @@ def sign_report(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     seat = seat_of(session, tender, actor)
     if seat is None:
         raise Forbidden(_("You are not on this tender's panel."))
-    if tender.status is not TenderStatus.EVALUATED:
+    if tender.status not in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED,
+                             TenderStatus.FINAL):
         raise Conflict(_("The report is signed once the sheets are open."))
     if seat.code not in panel_state(tender).active:
         raise Forbidden(_("You are recused from this evaluation."))
@@ -701,6 +703,120 @@ def sign_report(session: Session, *, actor: User, now: dt.datetime, tender: Tend
            community_id=tender.community_id, target=f"tender:{tender.id}",
            details={"seat": seat.code})
     return seat
+
+
+# -- publication of the candidates, objections, complaints, award ------------------------------
+
+#: The candidates are published within 3 days of the report, for at least 3 days; complaints
+#: are taken within 10 days of the publication.
+PUBLISH_WITHIN_DAYS, OBJECTION_DAYS, COMPLAINT_DAYS = 3, 3, 10
+
+
+def shortlist_of(tender: Tender) -> list[str]:
+    return list((tender.evaluation or {}).get("record", {}).get("result", {})
+                .get("shortlist", []))
+
+
+def publish_candidates(session: Session, *, actor: User, now: dt.datetime,
+                       tender: Tender) -> Tender:
+    """Publish the shortlisted candidates (公示): objections for 3 days, complaints for 10."""
+    if tender.status is not TenderStatus.EVALUATED or not shortlist_of(tender):
+        raise Conflict(_("Only an evaluated tender with a shortlist publishes its candidates."))
+    tender.status, tender.candidates_published_at = TenderStatus.PUBLICISED, now
+    tender.objections_close_at = now + dt.timedelta(days=OBJECTION_DAYS)
+    tender.complaints_close_at = now + dt.timedelta(days=COMPLAINT_DAYS)
+    session.flush()
+    late = now > tender.sheets_opened_at + dt.timedelta(days=PUBLISH_WITHIN_DAYS)
+    record(session, actor=actor, action="tender.candidates_published", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"shortlist": shortlist_of(tender), "late": late})
+    return tender
+
+
+def objections_of(session: Session, tender: Tender) -> list[TenderObjection]:
+    return list(session.scalars(select(TenderObjection).where(
+        TenderObjection.tender_id == tender.id).order_by(TenderObjection.created_at,
+                                                        TenderObjection.id)))
+
+
+def raise_objection(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                    text: str) -> TenderObjection:
+    """An objection while the candidates are published; a complaint until 10 days after."""
+    if tender.status is not TenderStatus.PUBLICISED or now >= tender.complaints_close_at:
+        raise Conflict(_("Objections and complaints are taken while the candidates are "
+                         "published and for 10 days after."))
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(_("Write what you object to."), field="text")
+    kind = "objection" if now < tender.objections_close_at else "complaint"
+    objection = TenderObjection(tender_id=tender.id, user_id=actor.id, kind=kind,
+                                text=text[:4000], created_at=now)
+    session.add(objection)
+    session.flush()
+    record(session, actor=actor, action="tender.objection", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"objection": objection.id, "kind": kind})
+    return objection
+
+
+def answer_objection(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                     objection: TenderObjection, answer: str) -> TenderObjection:
+    answer = (answer or "").strip()
+    if not answer:
+        raise DomainError(_("Write the answer."), field="answer")
+    if objection.answer is not None:
+        raise Conflict(_("This objection has been answered; answers stay on the record."))
+    objection.answer, objection.answered_by_id, objection.answered_at = answer[:4000], actor.id, now
+    session.flush()
+    record(session, actor=actor, action="tender.objection_answered", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"objection": objection.id})
+    return objection
+
+
+def record_award(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                 bid_id: str, note: str) -> Tender:
+    """The committee records the negotiation and the award to a shortlisted bid."""
+    if tender.status is not TenderStatus.PUBLICISED:
+        raise Conflict(_("The award is recorded once the candidates are published."))
+    if bid_id not in shortlist_of(tender):
+        raise DomainError(_("Choose a bid of the shortlist."), field="bid_id")
+    if not (note or "").strip():
+        raise DomainError(_("Record the negotiation: what was agreed, and why this bid."),
+                          field="note")
+    tender.awarded_bid_id, tender.award_note, tender.awarded_at = bid_id, note.strip()[:8000], now
+    session.flush()
+    record(session, actor=actor, action="tender.awarded", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"bid": bid_id})
+    return tender
+
+
+def final_blockers(session: Session, tender: Tender, now: dt.datetime) -> list[str]:
+    if tender.status is not TenderStatus.PUBLICISED:
+        return [_("Only a tender whose candidates are published becomes final.")]
+    found = []
+    if now < tender.complaints_close_at:
+        found.append(_("Complaints are taken until %(when)s.",
+                       when=format_datetime(tender.complaints_close_at, "medium")))
+    open_count = sum(1 for o in objections_of(session, tender) if o.answer is None)
+    if open_count:
+        found.append(_("%(n)s objections are not yet answered.", n=open_count))
+    if tender.awarded_bid_id is None:
+        found.append(_("The committee has not recorded the award."))
+    return found
+
+
+def make_final(session: Session, *, actor: User, now: dt.datetime, tender: Tender) -> Tender:
+    found = final_blockers(session, tender, now)
+    if found:
+        raise Conflict(" ".join(found))
+    tender.status, tender.final_at = TenderStatus.FINAL, now
+    session.flush()
+    record(session, actor=actor, action="tender.final", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"bid": tender.awarded_bid_id})
+    return tender
 
 
 # -- audit bundle -------------------------------------------------------------------------------

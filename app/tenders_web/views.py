@@ -25,7 +25,15 @@ from sqlalchemy import select
 
 from .. import db
 from ..errors import Conflict, DomainError
-from ..models import Community, KeyPurpose, Tender, TenderStatus, User, utcnow
+from ..models import (
+    Community,
+    KeyPurpose,
+    Tender,
+    TenderObjection,
+    TenderStatus,
+    User,
+    utcnow,
+)
 from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
 from . import services
@@ -38,7 +46,8 @@ ONE = f"{BASE}/<int:tender_id>"
 STATUS_LABELS = {
     TenderStatus.DRAFT: _l("Draft"), TenderStatus.PUBLISHED: _l("Taking bids"),
     TenderStatus.OPENED: _l("Bids opened"), TenderStatus.FAILED: _l("Failed"),
-    TenderStatus.EVALUATED: _l("Evaluated"),
+    TenderStatus.EVALUATED: _l("Evaluated"), TenderStatus.PUBLICISED: _l("Candidates published"),
+    TenderStatus.FINAL: _l("Awarded, final"),
 }
 
 
@@ -110,12 +119,21 @@ def detail(community, tender_id: int):
     tender = _load(community, tender_id)
     s, now = db.session(), utcnow()
     manage = can(current_user, Permission.TENDERS_MANAGE, community)
+    bidder = services.bidder_of(s, tender, current_user)
+    result = (tender.evaluation or {}).get("record", {}).get("result") or {}
+    companies = {b["bid_id"]: b["company"]
+                 for b in (tender.opening_record or {}).get("record", {}).get("bids", [])}
     return render_template(
         "tenders/detail.html", community=community, tender=tender, now=now,
+        candidates=[(r, companies.get(r["bid_id"], r["bid_id"])) for r in result.get("ranking", [])
+                    if r["bid_id"] in result.get("shortlist", [])],
+        objections=services.objections_of(s, tender),
+        may_object=bidder is not None or can(current_user, Permission.MEETING_OBJECT, community),
+        final_blockers=services.final_blockers(s, tender, now) if manage else [],
         rules=services.rules_of(tender), labels=STATUS_LABELS, manage=manage,
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
-        bidder=services.bidder_of(s, tender, current_user),
+        bidder=bidder, companies=companies,
         opening=(tender.opening_record or {}).get("record"),
     )
 
@@ -338,7 +356,8 @@ def report(community, tender_id: int):
     tender = _load(community, tender_id)
     seat = services.seat_of(db.session(), tender, current_user)
     can_sign = (seat is not None and seat.report_signed_at is None
-                and tender.status is TenderStatus.EVALUATED
+                and tender.status in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED,
+                                      TenderStatus.FINAL)
                 and seat.code in services.panel_state(tender).active)
     return render_template("tenders/report.html", community=community, tender=tender,
                            can_sign=can_sign, **_report_context(tender))
@@ -408,3 +427,65 @@ def bundle(community, tender_id: int):
     response.headers["Content-Disposition"] = (
         f'attachment; filename="tender-{tender.box_id}.json"')
     return response
+
+
+# -- the candidates' publication, objections, award, final -----------------------------------
+
+
+@bp.route(f"{ONE}/candidates", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def publish_candidates(community, tender_id: int):
+    tender = _load(community, tender_id)
+    services.publish_candidates(db.session(), actor=current_user, now=utcnow(), tender=tender)
+    flash(_("The candidates are published: objections are taken for 3 days, complaints for "
+            "10."), "success")
+    return _back(tender)
+
+
+@bp.route(f"{ONE}/objections", methods=["POST"])
+@requires(Permission.ACCOUNT)
+def objection(community, tender_id: int):
+    """An owner of the community or a bidder of the tender objects, or complains."""
+    tender = _load(community, tender_id)
+    s = db.session()
+    if services.bidder_of(s, tender, current_user) is None and not can(
+            current_user, Permission.MEETING_OBJECT, community):
+        abort(403)
+    services.raise_objection(s, actor=current_user, now=utcnow(), tender=tender,
+                             text=request.form.get("text", ""))
+    flash(_("Your objection is recorded; the committee answers it on the record."), "success")
+    return _back(tender)
+
+
+@bp.route(f"{ONE}/objections/<int:objection_id>/answer", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def answer(community, tender_id: int, objection_id: int):
+    tender = _load(community, tender_id)
+    s = db.session()
+    found = s.get(TenderObjection, objection_id)
+    if found is None or found.tender_id != tender.id:
+        abort(404)
+    services.answer_objection(s, actor=current_user, now=utcnow(), tender=tender,
+                              objection=found, answer=request.form.get("answer", ""))
+    flash(_("Answer recorded."), "success")
+    return _back(tender)
+
+
+@bp.route(f"{ONE}/award", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def award(community, tender_id: int):
+    tender = _load(community, tender_id)
+    services.record_award(db.session(), actor=current_user, now=utcnow(), tender=tender,
+                          bid_id=request.form.get("bid_id", ""),
+                          note=request.form.get("note", ""))
+    flash(_("The negotiation and the award are recorded."), "success")
+    return _back(tender)
+
+
+@bp.route(f"{ONE}/final", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def final(community, tender_id: int):
+    tender = _load(community, tender_id)
+    services.make_final(db.session(), actor=current_user, now=utcnow(), tender=tender)
+    flash(_("The award is final."), "success")
+    return _back(tender)

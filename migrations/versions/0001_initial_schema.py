@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:22:38.269079
+Create Date: 2026-12-03 15:25:24.789794
 """
 
 from alembic import op
@@ -480,7 +480,7 @@ def upgrade() -> None:
     sa.Column('notice_days', sa.Integer(), nullable=False),
     sa.Column('rules', sa.JSON(), nullable=False),
     sa.Column('deadline', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('status', sa.Enum('draft', 'published', 'opened', 'failed', 'evaluated', name='tenderstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'published', 'opened', 'failed', 'evaluated', 'publicised', 'final', name='tenderstatus', native_enum=False, length=32), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('published_at', app.models.base.UTCDateTime(), nullable=True),
@@ -497,6 +497,13 @@ def upgrade() -> None:
     sa.Column('sheets_opened_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('sheet_private_key', sa.LargeBinary(length=32), nullable=True),
     sa.Column('evaluation', sa.JSON(), nullable=True),
+    sa.Column('candidates_published_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('complaints_close_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('awarded_bid_id', sa.String(length=20), nullable=True),
+    sa.Column('award_note', sa.Text(), nullable=True),
+    sa.Column('awarded_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('final_at', app.models.base.UTCDateTime(), nullable=True),
     sa.CheckConstraint('k IS NULL OR (k >= 2 AND k <= n)', name=op.f('ck_tender_k_of_n')),
     sa.CheckConstraint('notice_days >= 0', name=op.f('ck_tender_notice_not_negative')),
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_tender_community_id_community')),
@@ -618,6 +625,25 @@ def upgrade() -> None:
     with op.batch_alter_table('tender_key', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_key_tender_id'), ['tender_id'], unique=False)
 
+    op.create_table('tender_objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("kind IN ('objection', 'complaint')", name=op.f('ck_tender_objection_kind_known')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_tender_objection_answered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_objection_tender_id_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tender_objection_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_objection'))
+    )
+    with op.batch_alter_table('tender_objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_objection_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_panel_seat',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -684,6 +710,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_panel_seat_tender_id'))
 
     op.drop_table('tender_panel_seat')
+    with op.batch_alter_table('tender_objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_objection_tender_id'))
+
+    op.drop_table('tender_objection')
     with op.batch_alter_table('tender_key', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_key_tender_id'))
 

@@ -131,6 +131,13 @@ MATRIX: dict[str, Case] = {
     "tenders.report": Case("GET", f"{T}/report", TENDER_READERS),
     # Signing needs an open report: the seated evaluator is answered 409, others denied.
     "tenders.sign_report": Case("POST", f"{T}/report/sign", frozenset({"evaluator"})),
+    # The decision steps: a tender taking bids answers 409 to those allowed; objections come
+    # from the community's owners and the tender's bidders.
+    "tenders.publish_candidates": Case("POST", f"{T}/candidates", MEETING_MANAGERS),
+    "tenders.objection": Case("POST", f"{T}/objections", frozenset({"owner"})),
+    "tenders.answer": Case("POST", f"{T}/objections/0/answer", frozenset()),
+    "tenders.award": Case("POST", f"{T}/award", MEETING_MANAGERS),
+    "tenders.final": Case("POST", f"{T}/final", MEETING_MANAGERS),
     "tenders.bundle": Case("GET", f"{T}/bundle.json", TENDER_READERS),
     "tenders.file_pdf": Case("GET", f"{T}/tender.pdf", EVERYONE, scoped=False),
     "tenders.report_pdf": Case("GET", f"{T}/report.pdf", TENDER_READERS),

@@ -351,3 +351,54 @@ def test_the_tender_notice_and_the_report_are_pdfs(client, login, world):
     response = client.get(world.url("/report.pdf"))
     assert response.status_code == 200
     assert response.data.startswith(b"%PDF")
+
+
+def test_candidates_are_published_objections_answered_and_the_award_made_final(
+        client, login, make, db_session, world, monkeypatch):
+    """After the report: the candidates are published, an owner objects, a bidder complains
+    after the objection window, the committee answers both and records the award, and the
+    award becomes final only once the complaint window has closed."""
+    _opened(world)
+    world.declare_all()
+    for user in world.evaluators:
+        world.sheet(user)
+    world.open_sheets()
+    owner = make.user_with_role(Role.OWNER, world.community)
+    login(owner)
+    assert client.post(world.url("/objections"), data={"text": "为何"}).status_code == 409
+    client.post("/logout")
+    login(world.committee)
+    assert client.post(world.url("/candidates")).status_code == 302
+    client.post("/logout")
+    login(owner)
+    assert client.post(world.url("/objections"), data={"text": "请公开谈判记录"}).status_code == 302
+    client.post("/logout")
+    db_session.refresh(world.tender)
+    published = world.tender.candidates_published_at
+    _at(monkeypatch, published + dt.timedelta(days=4))
+    login(world.bidders[2])
+    assert client.post(world.url("/objections"), data={"text": "评分不公"}).status_code == 302
+    client.post("/logout")
+    stranger = make.user()
+    login(stranger)
+    assert client.post(world.url("/objections"), data={"text": "x"}).status_code == 403
+    client.post("/logout")
+    objections = services.objections_of(db_session, world.tender)
+    assert [o.kind for o in objections] == ["objection", "complaint"]
+    login(world.committee)
+    shortlist = services.shortlist_of(world.tender)
+    assert client.post(world.url("/award"), data={"bid_id": "T0", "note": "x"}).status_code == 422
+    assert client.post(world.url("/award"), data={
+        "bid_id": shortlist[0], "note": "谈判：服务费不变，增加两名保安。"}).status_code == 302
+    assert client.post(world.url("/final")).status_code == 409  # unanswered, window open
+    for o in objections:
+        assert client.post(world.url(f"/objections/{o.id}/answer"),
+                           data={"answer": "已答复"}).status_code == 302
+    assert client.post(world.url("/final")).status_code == 409  # complaints until day 10
+    _at(monkeypatch, published + dt.timedelta(days=10, minutes=1))
+    assert client.post(world.url("/final")).status_code == 302
+    db_session.refresh(world.tender)
+    assert world.tender.status is TenderStatus.FINAL
+    page = client.get(world.url()).get_data(as_text=True)
+    assert "增加两名保安" in page
+    assert "已答复" in page
