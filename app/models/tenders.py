@@ -95,6 +95,8 @@ class Tender(Base):
     sheet_private_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     #: ``tenders.result_json`` of the evaluation, signed by the site and the key holders.
     evaluation: Mapped[dict | None] = mapped_column(JSON, deferred=True)
+    #: The draft owners' meeting that puts the shortlist to the owners as a motion.
+    shortlist_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
     #: The candidates (the shortlist) published for objections (公示), and the windows.
     candidates_published_at: Mapped[dt.datetime | None]
     objections_close_at: Mapped[dt.datetime | None]

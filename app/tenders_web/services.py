@@ -717,6 +717,37 @@ def shortlist_of(tender: Tender) -> list[str]:
                 .get("shortlist", []))
 
 
+def shortlist_to_meeting(session: Session, *, actor: User, now: dt.datetime, tender: Tender):
+    """Draft an owners' meeting whose motion is the ranked shortlist (matter 4: hiring the
+    service company); the committee completes and publishes it as any meeting."""
+    from ..meetings import services as meetings
+    from ..models import MeetingForm, MeetingKind
+
+    if tender.status not in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED):
+        raise Conflict(_("Only an evaluated tender puts its shortlist to the owners."))
+    if not shortlist_of(tender) or tender.shortlist_meeting_id is not None:
+        raise Conflict(_("The shortlist is empty, or already put to an owners' meeting."))
+    result = tender.evaluation["record"]["result"]
+    companies = {b["bid_id"]: b["company"] for b in tender.opening_record["record"]["bids"]}
+    lines = [_("%(rank)s. %(company)s — total %(total)s, price %(price)s yuan", rank=r["rank"],
+               company=companies[r["bid_id"]], total=r["total"], price=r["price"]["price"])
+             for r in result["ranking"] if r["bid_id"] in result["shortlist"]]
+    meeting = meetings.create_meeting(
+        session, actor=actor, now=now, community=tender.community,
+        title=_("Choosing the service company: %(title)s", title=tender.title),
+        kind=MeetingKind.ORDINARY, form=MeetingForm.MIXED,
+        voting_opens_at=now + dt.timedelta(days=20), voting_closes_at=now + dt.timedelta(days=30))
+    meetings.add_motion(session, actor=actor, now=now, meeting=meeting,
+                        title=_("Shortlist of the tender %(title)s", title=tender.title),
+                        body="\n".join(lines), matter=Matter.SERVICE_COMPANY)
+    tender.shortlist_meeting_id = meeting.id
+    session.flush()
+    record(session, actor=actor, action="tender.shortlist_to_meeting", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"meeting": meeting.id})
+    return meeting
+
+
 def publish_candidates(session: Session, *, actor: User, now: dt.datetime,
                        tender: Tender) -> Tender:
     """Publish the shortlisted candidates (公示): objections for 3 days, complaints for 10."""

@@ -432,6 +432,17 @@ def bundle(community, tender_id: int):
 # -- the candidates' publication, objections, award, final -----------------------------------
 
 
+@bp.route(f"{ONE}/to-meeting", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def to_meeting(community, tender_id: int):
+    tender = _load(community, tender_id)
+    meeting = services.shortlist_to_meeting(db.session(), actor=current_user, now=utcnow(),
+                                            tender=tender)
+    flash(_("A draft owners' meeting holds the shortlist as its motion: check the dates and "
+            "publish it."), "success")
+    return redirect(url_for("meetings.detail", community_id=community.id, meeting_id=meeting.id))
+
+
 @bp.route(f"{ONE}/candidates", methods=["POST"])
 @requires(Permission.TENDERS_MANAGE)
 def publish_candidates(community, tender_id: int):

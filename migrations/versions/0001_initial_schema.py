@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:25:24.789794
+Create Date: 2026-12-03 15:28:36.685111
 """
 
 from alembic import op
@@ -497,6 +497,7 @@ def upgrade() -> None:
     sa.Column('sheets_opened_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('sheet_private_key', sa.LargeBinary(length=32), nullable=True),
     sa.Column('evaluation', sa.JSON(), nullable=True),
+    sa.Column('shortlist_meeting_id', sa.Integer(), nullable=True),
     sa.Column('candidates_published_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('complaints_close_at', app.models.base.UTCDateTime(), nullable=True),
@@ -509,6 +510,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_tender_community_id_community')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_tender_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['motion_id'], ['motion.id'], name=op.f('fk_tender_motion_id_motion')),
+    sa.ForeignKeyConstraint(['shortlist_meeting_id'], ['meeting.id'], name=op.f('fk_tender_shortlist_meeting_id_meeting')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tender')),
     sa.UniqueConstraint('box_id', name=op.f('uq_tender_box_id'))
     )

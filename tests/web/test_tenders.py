@@ -368,6 +368,16 @@ def test_candidates_are_published_objections_answered_and_the_award_made_final(
     assert client.post(world.url("/objections"), data={"text": "为何"}).status_code == 409
     client.post("/logout")
     login(world.committee)
+    response = client.post(world.url("/to-meeting"))
+    assert response.status_code == 302
+    assert "/meetings/" in response.headers["Location"]
+    db_session.refresh(world.tender)
+    from app.models import Meeting
+
+    meeting = db_session.get(Meeting, world.tender.shortlist_meeting_id)
+    assert meeting.motions[0].matter.value == 4
+    assert "物业公司1" in meeting.motions[0].body
+    assert client.post(world.url("/to-meeting")).status_code == 409
     assert client.post(world.url("/candidates")).status_code == 302
     client.post("/logout")
     login(owner)
