@@ -133,9 +133,21 @@ def detail(community, tender_id: int):
         rules=services.rules_of(tender), labels=STATUS_LABELS, manage=manage,
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
-        bidder=bidder, companies=companies,
+        bidder=bidder, companies=companies, failure=_failure(tender),
         opening=(tender.opening_record or {}).get("record"),
     )
+
+
+def _failure(tender: Tender) -> str | None:
+    """Why the tender failed, in the reader's language (the signed record keeps the rule's
+    own words)."""
+    if tender.status is not TenderStatus.FAILED:
+        return None
+    bids = (tender.opening_record or {}).get("record", {}).get("bids", [])
+    readable = sum(1 for b in bids if b["problem"] is None)
+    return _("The tender failed: %(n)s valid bids at the deadline, but the tender file requires "
+             "at least %(min)s. The tender must be held again.", n=readable,
+             min=services.rules_of(tender).minimum_bidders)
 
 
 @bp.route(f"{ONE}/publish", methods=["POST"])

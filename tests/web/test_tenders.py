@@ -210,7 +210,32 @@ def test_too_few_bids_fail_the_tender_and_say_why(client, world):
     world.open_bids()
     assert world.tender.status is TenderStatus.FAILED
     assert "2 bids at the deadline" in world.tender.failure_reason
-    assert "at least 3" in client.get(world.url()).get_data(as_text=True)
+    page = client.get(world.url()).get_data(as_text=True)
+    assert "招标失败：截止时共 2 份有效投标" in page
+
+
+def test_no_one_outside_the_committee_learns_who_sits_on_the_panel(client, login, make, world):
+    """Before the opening, does any page name an evaluator — to a bidder, an owner, another
+    evaluator, an auditor or an anonymous visitor? (The committee, who appoints, sees them.)"""
+    world.bidder(0)
+    world.appoint(5)
+    names = ["张评委甲", "李评委乙", "王评委丙", "赵评委丁", "陈评委戊"]
+    for user, name in zip(world.evaluators, names, strict=True):
+        user.display_name = name
+    world.s.flush()
+    accounts = _every_role(make, world)
+    viewers = [None, accounts["bidder"], accounts["owner"], accounts["auditor"],
+               world.evaluators[0]]
+    for user in viewers:
+        if user is not None:
+            login(user)
+        text = _pages_text(client, world)
+        others = names[1:] if user is world.evaluators[0] else names
+        assert not [n for n in others if n in text]
+        if user is not None:
+            client.post("/logout")
+    login(world.committee)
+    assert names[2] in client.get(world.url("/panel")).get_data(as_text=True)
 
 
 def test_a_wrong_passphrase_opens_nothing(client, login, world, monkeypatch):
