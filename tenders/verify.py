@@ -39,6 +39,7 @@ from .lifecycle import (
     OpenedBid,
     PanelMember,
     ScoreSheet,
+    TieResolution,
     close_bidding,
     panel_status,
 )
@@ -129,8 +130,13 @@ def _verify_evaluation(problems: list[str], data: Mapping[str, Any], rules: Tend
     declarations = [ConflictDeclaration(p["seat"], frozenset(p["conflicts"] or ()))
                     for p in data["panel"] if p["declared_at"]]
     status = panel_status(rules, members, declarations, [b.bidder_id for b in bids])
+    # The committee's recorded order of tied bids is a decision, not a computation: taken as
+    # recorded, and refused by evaluate() unless it matches a tie of the recomputed ranking.
+    resolutions = [TieResolution(tuple(t["order"]), t["reason"]) for t in
+                   data["evaluation"]["record"]["result"]["inputs"]["tie_resolutions"]]
     try:
-        text = result_json(evaluate(rules, bids, sheets, active_evaluators=status.active))
+        text = result_json(evaluate(rules, bids, sheets, active_evaluators=status.active,
+                                    tie_resolutions=resolutions))
     except TenderError as exc:
         problems.append(f"the evaluation cannot be recomputed: {exc}")
         return

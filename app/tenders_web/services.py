@@ -678,6 +678,44 @@ def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     return doc
 
 
+def resolve_tie(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                order: list[str], reason: str) -> dict:
+    """The committee orders bids the tie-break chain left equal, and says why on the record;
+    the evaluation is recomputed with the resolution and signed again (the software never
+    draws lots)."""
+    if tender.status is not TenderStatus.EVALUATED:
+        raise Conflict(_("Ties are resolved after the evaluation, before the candidates are "
+                         "published."))
+    if not (reason or "").strip():
+        raise DomainError(_("Say why the committee orders these bids so."), field="reason")
+    inputs = tender.evaluation["record"]["result"]["inputs"]
+    resolutions = [tenders.TieResolution(tuple(t["order"]), t["reason"])
+                   for t in inputs["tie_resolutions"]]
+    resolutions.append(tenders.TieResolution(tuple(order), reason.strip()[:2000]))
+    opener = BallotOpener(bytes(tender.sheet_private_key), box_name(tender, KeyPurpose.SHEETS),
+                          SHEET_KIND)
+    sheets = [tenders.ScoreSheet.from_json(json.loads(opener.open(bytes(s.sealed))))
+              for s in sheets_of(session, tender)]
+    try:
+        result = tenders.evaluate(rules_of(tender), opened_bids(tender), sheets,
+                                  active_evaluators=panel_state(tender).active,
+                                  tie_resolutions=resolutions)
+    except tenders.TieResolutionError as exc:
+        raise DomainError(_("Give the order of exactly the bids of one tie."),
+                          field="order") from exc
+    shares = _shares(tender, KeyPurpose.SHEETS)
+    tender.evaluation = _signed("tender-evaluation", {
+        "tender": tender.box_id, "result": json.loads(tenders.result_json(result)),
+        "opened_at": tender.evaluation["record"]["opened_at"]}, shares)
+    for seat in tender.panel:  # the report changed: signatures under the old one lapse
+        seat.report_signature, seat.report_signed_at = None, None
+    session.flush()
+    record(session, actor=actor, action="tender.tie_resolved", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"order": list(order)})
+    return tender.evaluation
+
+
 def evaluation_hash(tender: Tender) -> str:
     return hashlib.sha256(tenders.canonical_json(tender.evaluation["record"]).encode()).hexdigest()
 

@@ -372,7 +372,8 @@ def report(community, tender_id: int):
                                       TenderStatus.FINAL)
                 and seat.code in services.panel_state(tender).active)
     return render_template("tenders/report.html", community=community, tender=tender,
-                           can_sign=can_sign, **_report_context(tender))
+                           can_sign=can_sign, **_report_context(tender),
+                           manage=can(current_user, Permission.TENDERS_MANAGE, community))
 
 
 def _report_context(tender: Tender) -> dict:
@@ -419,6 +420,17 @@ def report_pdf(community, tender_id: int):
         raise Conflict(_("No score exists to show: the sheets open together once every active "
                          "evaluator has submitted, and the committee has brought its shares."))
     return _pdf("pdf/tender_report.html", tender, f"tender-{tender.id}-report.pdf", **context)
+
+
+@bp.route(f"{ONE}/ties", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def resolve_tie(community, tender_id: int):
+    tender = _load(community, tender_id)
+    order = [b.strip() for b in request.form.get("order", "").split(",") if b.strip()]
+    services.resolve_tie(db.session(), actor=current_user, now=utcnow(), tender=tender,
+                         order=order, reason=request.form.get("reason", ""))
+    flash(_("The committee's order is recorded and the evaluation recomputed."), "success")
+    return _back(tender, "tenders.report")
 
 
 @bp.route(f"{ONE}/report/sign", methods=["POST"])

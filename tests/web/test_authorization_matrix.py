@@ -133,6 +133,7 @@ MATRIX: dict[str, Case] = {
     "tenders.sign_report": Case("POST", f"{T}/report/sign", frozenset({"evaluator"})),
     # The decision steps: a tender taking bids answers 409 to those allowed; objections come
     # from the community's owners and the tender's bidders.
+    "tenders.resolve_tie": Case("POST", f"{T}/ties", MEETING_MANAGERS),
     "tenders.to_meeting": Case("POST", f"{T}/to-meeting", MEETING_MANAGERS),
     "tenders.publish_candidates": Case("POST", f"{T}/candidates", MEETING_MANAGERS),
     "tenders.objection": Case("POST", f"{T}/objections", frozenset({"owner"})),

@@ -437,3 +437,35 @@ def test_candidates_are_published_objections_answered_and_the_award_made_final(
     page = client.get(world.url()).get_data(as_text=True)
     assert "增加两名保安" in page
     assert "已答复" in page
+
+
+def test_the_committee_orders_a_tie_and_the_verifier_recomputes_it(client, login, world):
+    """Two bids equal on the whole chain block the shortlist; the committee's recorded order
+    unblocks it, and the bundle still verifies."""
+    from tenders.verify import verify_bundle
+
+    same = dt.datetime.now(dt.UTC)
+    for i, price in enumerate(("1000000.00", "1000000.00", "1200000.00")):
+        world.bid(world.bidder(i), price, at=same)
+    world.appoint(5)
+    world.open_bids()
+    world.declare_all()
+    for user in world.evaluators:
+        world.sheet(user)
+    world.open_sheets()
+    result = world.tender.evaluation["record"]["result"]
+    assert result["shortlist"] == []
+    (tie,) = result["ties"]
+    login(world.committee)
+    assert "equal" in client.get(world.url("/report?lang=en")).get_data(as_text=True).lower()
+    assert client.post(world.url("/candidates")).status_code == 409
+    response = client.post(world.url("/ties"), data={"order": ", ".join(reversed(tie)),
+                                                     "reason": "委员会会议决定，理由见纪要"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    world.s.refresh(world.tender)
+    result = world.tender.evaluation["record"]["result"]
+    assert result["shortlist"] == [tie[1], tie[0]]
+    assert result["ranking"][1]["decided_by"] == "committee"
+    assert verify_bundle(client.get(world.url("/bundle.json")).get_json()) == []
+    assert client.post(world.url("/ties"), data={"order": "T1, T2",
+                                                 "reason": "x"}).status_code == 422
