@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..auth.services import hash_password
 from ..models import Community, KeyPurpose, User
-from . import services
+from . import opening, panel, services
 
 #: The key holders' passphrases (printed by ``make demo`` so a tender can be opened).
 DEMO_TENDER_PASSPHRASES = {"chair": "wutong tender chair", "committee": "wutong tender committee"}
@@ -68,7 +68,7 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime) -
         _user(session, f"evaluator{i}", f"评标专家{i}", now) for i in range(2, 6)]
     for user, seat in zip(evaluators, ("committee", "building", "building", "building",
                                        "authority"), strict=True):
-        services.appoint(session, actor=committee, now=created + dt.timedelta(days=2),
+        panel.appoint(session, actor=committee, now=created + dt.timedelta(days=2),
                          tender=tender, member=user, seat_role=seat)
     for i, (company, price) in enumerate(COMPANIES):
         bidder = _user(session, f"bidder{i + 1}", company, now)
@@ -80,22 +80,22 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime) -
                             price=price, documents=f"{company}投标文件：服务方案、人员配置、业绩。")
     opened = tender.deadline + dt.timedelta(hours=1)
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
-        services.bring_share(session, actor=_user(session, name, name, now), now=opened,
+        opening.bring_share(session, actor=_user(session, name, name, now), now=opened,
                              tender=tender, purpose=KeyPurpose.BIDS, passphrase=phrase)
     bids = services.opened_bids(tender)
     order = {b.bidder_id: i for i, b in enumerate(bids)}
     base = {"plan": 24, "staff": 15, "record": 7, "response": 7}
     for user in evaluators:
-        services.declare(session, actor=user, now=opened + dt.timedelta(hours=2), tender=tender,
+        panel.declare(session, actor=user, now=opened + dt.timedelta(hours=2), tender=tender,
                          conflicts=[])
     for n, user in enumerate(evaluators):
         raw = {(b.bid_id, code): str(value + LEANING[n][order[b.bidder_id]] // (2 if value < 10
                                                                                 else 1))
                for b in bids for code, value in base.items()}
-        services.submit_sheet(session, actor=user, now=opened + dt.timedelta(hours=4 + n),
+        panel.submit_sheet(session, actor=user, now=opened + dt.timedelta(hours=4 + n),
                               tender=tender, raw=raw)
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
-        services.bring_share(session, actor=_user(session, name, name, now),
+        opening.bring_share(session, actor=_user(session, name, name, now),
                              now=opened + dt.timedelta(days=1), tender=tender,
                              purpose=KeyPurpose.SHEETS, passphrase=phrase)
 

@@ -36,7 +36,9 @@ from ..models import (
 )
 from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
-from . import services
+from . import decision, services
+from . import opening as boxes
+from . import panel as seats
 from .forms import TenderForm
 
 bp = Blueprint("tenders", __name__)
@@ -127,9 +129,9 @@ def detail(community, tender_id: int):
         "tenders/detail.html", community=community, tender=tender, now=now,
         candidates=[(r, companies.get(r["bid_id"], r["bid_id"])) for r in result.get("ranking", [])
                     if r["bid_id"] in result.get("shortlist", [])],
-        objections=services.objections_of(s, tender),
+        objections=decision.objections_of(s, tender),
         may_object=bidder is not None or can(current_user, Permission.MEETING_OBJECT, community),
-        final_blockers=services.final_blockers(s, tender, now) if manage else [],
+        final_blockers=decision.final_blockers(s, tender, now) if manage else [],
         rules=services.rules_of(tender), labels=STATUS_LABELS, manage=manage,
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
@@ -252,7 +254,7 @@ def opening(community, tender_id: int):
     errors = {}
     if request.method == "POST":
         try:
-            services.bring_share(s, actor=current_user, now=now, tender=tender,
+            boxes.bring_share(s, actor=current_user, now=now, tender=tender,
                                  purpose=purpose, passphrase=request.form.get("passphrase", ""),
                                  share_text=request.form.get("share", ""))
         except DomainError as err:
@@ -264,9 +266,9 @@ def opening(community, tender_id: int):
             return _back(tender, "tenders.opening", box=purpose.value)
     return render_template(
         "tenders/opening.html", community=community, tender=tender, purpose=purpose,
-        errors=errors, blockers=services.opening_blockers(s, tender, purpose, now),
-        key=services.key_of(s, tender, current_user, purpose),
-        brought=len(services.brought_keys(tender, purpose))), (422 if errors else 200)
+        errors=errors, blockers=boxes.opening_blockers(s, tender, purpose, now),
+        key=boxes.key_of(s, tender, current_user, purpose),
+        brought=len(boxes.brought_keys(tender, purpose))), (422 if errors else 200)
 
 
 @bp.route(f"{ONE}/opening.json")
@@ -291,7 +293,7 @@ def panel(community, tender_id: int):
         try:
             if member is None:
                 raise DomainError(_("No account with this user name."), field="username")
-            services.appoint(s, actor=current_user, now=utcnow(), tender=tender, member=member,
+            seats.appoint(s, actor=current_user, now=utcnow(), tender=tender, member=member,
                              seat_role=request.form.get("seat_role", "").strip() or "member")
         except DomainError as err:
             if err.status != 422:
@@ -300,7 +302,7 @@ def panel(community, tender_id: int):
         else:
             flash(_("Evaluator appointed."), "success")
             return _back(tender, "tenders.panel")
-    status = services.panel_state(tender) if tender.status is TenderStatus.OPENED else None
+    status = seats.panel_state(tender) if tender.status is TenderStatus.OPENED else None
     return render_template("tenders/panel.html", community=community, tender=tender,
                            errors=errors, status=status,
                            users={u.id: u for u in s.scalars(select(User).where(
@@ -313,9 +315,9 @@ def panel(community, tender_id: int):
 def declare(community, tender_id: int):
     tender = _load(community, tender_id)
     s = db.session()
-    seat = services.seat_of(s, tender, current_user)
+    seat = seats.seat_of(s, tender, current_user)
     if request.method == "POST":
-        services.declare(s, actor=current_user, now=utcnow(), tender=tender,
+        seats.declare(s, actor=current_user, now=utcnow(), tender=tender,
                          conflicts=request.form.getlist("conflict"),
                          note=request.form.get("note", ""))
         flash(_("Your declaration is recorded."), "success")
@@ -331,7 +333,7 @@ def sheet(community, tender_id: int):
     """The evaluator's own score sheet: filled once, sealed on submission, never shown back."""
     tender = _load(community, tender_id)
     s = db.session()
-    seat = services.seat_of(s, tender, current_user)
+    seat = seats.seat_of(s, tender, current_user)
     errors = {}
     if request.method == "POST":
         raw = {}
@@ -340,7 +342,7 @@ def sheet(community, tender_id: int):
                 bid_id, _sep, code = key[len("score-"):].partition("-")
                 raw[(bid_id, code)] = value
         try:
-            services.submit_sheet(s, actor=current_user, now=utcnow(), tender=tender, raw=raw)
+            seats.submit_sheet(s, actor=current_user, now=utcnow(), tender=tender, raw=raw)
         except DomainError as err:
             if err.status != 422:
                 raise
@@ -351,8 +353,8 @@ def sheet(community, tender_id: int):
             return _back(tender, "tenders.sheet")
     sealed = None
     if seat is not None:
-        sealed = next((x for x in services.sheets_of(s, tender) if x.seat_id == seat.id), None)
-    blockers = services.sheet_blockers(s, tender) if tender.status is TenderStatus.OPENED else ()
+        sealed = next((x for x in seats.sheets_of(s, tender) if x.seat_id == seat.id), None)
+    blockers = seats.sheet_blockers(s, tender) if tender.status is TenderStatus.OPENED else ()
     return render_template(
         "tenders/sheet.html", community=community, tender=tender, seat=seat, sealed=sealed,
         errors=errors, blockers=blockers, rules=services.rules_of(tender),
@@ -366,11 +368,11 @@ def report(community, tender_id: int):
     """The evaluation report: every sheet, the dropped scores, sums and ranking — only once
     every sheet is in and opened."""
     tender = _load(community, tender_id)
-    seat = services.seat_of(db.session(), tender, current_user)
+    seat = seats.seat_of(db.session(), tender, current_user)
     can_sign = (seat is not None and seat.report_signed_at is None
                 and tender.status in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED,
                                       TenderStatus.FINAL)
-                and seat.code in services.panel_state(tender).active)
+                and seat.code in seats.panel_state(tender).active)
     return render_template("tenders/report.html", community=community, tender=tender,
                            can_sign=can_sign, **_report_context(tender),
                            manage=can(current_user, Permission.TENDERS_MANAGE, community))
@@ -381,7 +383,7 @@ def _report_context(tender: Tender) -> dict:
     bids = {b["bid_id"]: b for b in
             (tender.opening_record or {}).get("record", {}).get("bids", [])}
     shortlist = [bids[b]["company"] for b in (result or {}).get("shortlist", []) if b in bids]
-    active = services.panel_state(tender).active if result else ()
+    active = seats.panel_state(tender).active if result else ()
     return {"result": result, "bids": bids, "shortlist": shortlist, "labels": STATUS_LABELS,
             "evaluators": [s for s in tender.panel if s.code in active],
             "signatures": (tender.evaluation or {}).get("signatures", [])}
@@ -427,7 +429,7 @@ def report_pdf(community, tender_id: int):
 def resolve_tie(community, tender_id: int):
     tender = _load(community, tender_id)
     order = [b.strip() for b in request.form.get("order", "").split(",") if b.strip()]
-    services.resolve_tie(db.session(), actor=current_user, now=utcnow(), tender=tender,
+    boxes.resolve_tie(db.session(), actor=current_user, now=utcnow(), tender=tender,
                          order=order, reason=request.form.get("reason", ""))
     flash(_("The committee's order is recorded and the evaluation recomputed."), "success")
     return _back(tender, "tenders.report")
@@ -437,7 +439,7 @@ def resolve_tie(community, tender_id: int):
 @requires(Permission.TENDER_EVALUATE)
 def sign_report(community, tender_id: int):
     tender = _load(community, tender_id)
-    services.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender)
+    seats.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender)
     flash(_("You have signed the evaluation report."), "success")
     return _back(tender, "tenders.report")
 
@@ -447,7 +449,7 @@ def sign_report(community, tender_id: int):
 def bundle(community, tender_id: int):
     """The audit bundle, checked offline with ``python -m tenders.verify``."""
     tender = _load(community, tender_id)
-    response = jsonify(services.tender_bundle(db.session(), tender))
+    response = jsonify(decision.tender_bundle(db.session(), tender))
     response.headers["Content-Disposition"] = (
         f'attachment; filename="tender-{tender.box_id}.json"')
     return response
@@ -460,7 +462,7 @@ def bundle(community, tender_id: int):
 @requires(Permission.TENDERS_MANAGE)
 def to_meeting(community, tender_id: int):
     tender = _load(community, tender_id)
-    meeting = services.shortlist_to_meeting(db.session(), actor=current_user, now=utcnow(),
+    meeting = decision.shortlist_to_meeting(db.session(), actor=current_user, now=utcnow(),
                                             tender=tender)
     flash(_("A draft owners' meeting holds the shortlist as its motion: check the dates and "
             "publish it."), "success")
@@ -471,7 +473,7 @@ def to_meeting(community, tender_id: int):
 @requires(Permission.TENDERS_MANAGE)
 def publish_candidates(community, tender_id: int):
     tender = _load(community, tender_id)
-    services.publish_candidates(db.session(), actor=current_user, now=utcnow(), tender=tender)
+    decision.publish_candidates(db.session(), actor=current_user, now=utcnow(), tender=tender)
     flash(_("The candidates are published: objections are taken for 3 days, complaints for "
             "10."), "success")
     return _back(tender)
@@ -486,7 +488,7 @@ def objection(community, tender_id: int):
     if services.bidder_of(s, tender, current_user) is None and not can(
             current_user, Permission.MEETING_OBJECT, community):
         abort(403)
-    services.raise_objection(s, actor=current_user, now=utcnow(), tender=tender,
+    decision.raise_objection(s, actor=current_user, now=utcnow(), tender=tender,
                              text=request.form.get("text", ""))
     flash(_("Your objection is recorded; the committee answers it on the record."), "success")
     return _back(tender)
@@ -500,7 +502,7 @@ def answer(community, tender_id: int, objection_id: int):
     found = s.get(TenderObjection, objection_id)
     if found is None or found.tender_id != tender.id:
         abort(404)
-    services.answer_objection(s, actor=current_user, now=utcnow(), tender=tender,
+    decision.answer_objection(s, actor=current_user, now=utcnow(), tender=tender,
                               objection=found, answer=request.form.get("answer", ""))
     flash(_("Answer recorded."), "success")
     return _back(tender)
@@ -510,7 +512,7 @@ def answer(community, tender_id: int, objection_id: int):
 @requires(Permission.TENDERS_MANAGE)
 def award(community, tender_id: int):
     tender = _load(community, tender_id)
-    services.record_award(db.session(), actor=current_user, now=utcnow(), tender=tender,
+    decision.record_award(db.session(), actor=current_user, now=utcnow(), tender=tender,
                           bid_id=request.form.get("bid_id", ""),
                           note=request.form.get("note", ""))
     flash(_("The negotiation and the award are recorded."), "success")
@@ -521,6 +523,6 @@ def award(community, tender_id: int):
 @requires(Permission.TENDERS_MANAGE)
 def final(community, tender_id: int):
     tender = _load(community, tender_id)
-    services.make_final(db.session(), actor=current_user, now=utcnow(), tender=tender)
+    decision.make_final(db.session(), actor=current_user, now=utcnow(), tender=tender)
     flash(_("The award is final."), "success")
     return _back(tender)

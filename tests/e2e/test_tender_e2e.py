@@ -28,7 +28,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.tenders_web import services
+from app.tenders_web import opening, panel, services
 from elections.rules import Matter
 
 pytestmark = pytest.mark.e2e
@@ -96,7 +96,7 @@ def tender(live_server):
                                      licence_number=f"91310104{i:010d}", contact="经理")
         evaluators = [account(f"tender-evaluator-{i}") for i in range(5)]
         for user in evaluators:
-            services.appoint(s, actor=holders[1], now=now, tender=t, member=user,
+            panel.appoint(s, actor=holders[1], now=now, tender=t, member=user,
                              seat_role="building")
         s.commit()
         return {"id": t.id, "url": f"{live_server.url}/c/{community.id}/tenders/{t.id}",
@@ -171,7 +171,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
         t = s.get(Tender, tender["id"])
         for username in tender["evaluators"]:
             user = s.scalar(select(User).where(User.username == username))
-            services.declare(s, actor=user, now=utcnow(), tender=t, conflicts=[])
+            panel.declare(s, actor=user, now=utcnow(), tender=t, conflicts=[])
         s.commit()
     for i, username in enumerate(tender["evaluators"]):
         context, tab = _tab(browser)
@@ -189,7 +189,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
         t = s.get(Tender, tender["id"])
         for username, passphrase in zip([h for h, _ in tender["holders"]], PASSPHRASES):
             user = s.scalar(select(User).where(User.username == username))
-            services.bring_share(s, actor=user, now=utcnow(), tender=t,
+            opening.bring_share(s, actor=user, now=utcnow(), tender=t,
                                  purpose=services.KeyPurpose.SHEETS, passphrase=passphrase)
         s.commit()
     context, tab = _tab(browser)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app.models import Meeting, MeetingForm, MeetingKind, MeetingStatus, Motion, Role, utcnow
-from app.tenders_web import services
+from app.tenders_web import opening, panel, services
 from elections.rules import Matter
 
 PASSPHRASES = ("tender key one", "tender key two")
@@ -94,7 +94,7 @@ class TenderWorld:
         with self.app.test_request_context():
             for _i in range(count):
                 user = self.make.user()
-                services.appoint(self.s, actor=self.committee, now=self.now, tender=self.tender,
+                panel.appoint(self.s, actor=self.committee, now=self.now, tender=self.tender,
                                  member=user, seat_role="building")
                 self.evaluators.append(user)
         return self.evaluators
@@ -103,14 +103,14 @@ class TenderWorld:
         at = self.after_deadline()
         with self.app.test_request_context():
             for user, passphrase in zip(self.holders, PASSPHRASES):
-                services.bring_share(self.s, actor=user, now=at, tender=self.tender,
+                opening.bring_share(self.s, actor=user, now=at, tender=self.tender,
                                      purpose=services.KeyPurpose.BIDS, passphrase=passphrase)
 
     def declare_all(self, conflicts=None):
         conflicts = conflicts or {}
         with self.app.test_request_context():
             for i, user in enumerate(self.evaluators):
-                services.declare(self.s, actor=user, now=self.after_deadline(),
+                panel.declare(self.s, actor=user, now=self.after_deadline(),
                                  tender=self.tender, conflicts=conflicts.get(i, []))
 
     def bid_ids(self) -> list[str]:
@@ -124,12 +124,12 @@ class TenderWorld:
         raw = {(b, "plan"): plan for b in self.bid_ids()} | {
             (b, "staff"): staff for b in self.bid_ids()}
         with self.app.test_request_context():
-            return services.submit_sheet(self.s, actor=user, now=self.after_deadline(),
+            return panel.submit_sheet(self.s, actor=user, now=self.after_deadline(),
                                          tender=self.tender, raw=raw)
 
     def open_sheets(self):
         with self.app.test_request_context():
             for user, passphrase in zip(self.holders, PASSPHRASES):
-                services.bring_share(self.s, actor=user, now=self.after_deadline(),
+                opening.bring_share(self.s, actor=user, now=self.after_deadline(),
                                      tender=self.tender, purpose=services.KeyPurpose.SHEETS,
                                      passphrase=passphrase)

@@ -16,6 +16,7 @@ import pytest
 from app.meetings import services as meeting_services
 from app.models import ApiToken, MeetingForm, MeetingKind, MeetingRequest, Role, utcnow
 from app.register.services import upload_import
+from app.tenders_web import panel as tender_panel
 from app.tenders_web import services as tender_services
 from elections.rules import Matter
 
@@ -214,7 +215,7 @@ def _published_tender(db_session, app, users, community):
         holders = sorted([committee, chair], key=lambda u: u.id)
         tender_services.publish(db_session, actor=committee, now=now, tender=tender, k=2,
                                 passphrases={u.id: p for u, p in zip(holders, PASSPHRASES)})
-        tender_services.appoint(db_session, actor=committee, now=now, tender=tender,
+        tender_panel.appoint(db_session, actor=committee, now=now, tender=tender,
                                 member=users["evaluator"], seat_role="building")
     return tender
 

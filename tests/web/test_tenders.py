@@ -13,7 +13,7 @@ from tender_helpers import PASSPHRASES, TenderWorld
 
 from app.models import Role, SealedSheet, Tender, TenderBidEvent, TenderKey, TenderStatus
 from app.signing import site_key
-from app.tenders_web import services
+from app.tenders_web import decision, panel, services
 from elections.sealing import seal_ballot
 from elections.signatures import signature_problems, signing_public_key
 
@@ -262,7 +262,7 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     _opened(world)
     bidder = world.tender.opening_record["record"]["bids"][0]["bidder_id"]
     world.declare_all({0: [bidder]})
-    status = services.panel_state(world.tender)
+    status = panel.panel_state(world.tender)
     assert world.tender.panel[0].code in status.recused
     assert [b.code for b in status.blockers] == ["even_panel"]
     login(world.evaluators[1])
@@ -271,9 +271,9 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     # A substitute who declares no conflict makes the panel odd again.
     world.appoint(1)
     with world.app.test_request_context():
-        services.declare(world.s, actor=world.evaluators[-1], now=world.after_deadline(),
+        panel.declare(world.s, actor=world.evaluators[-1], now=world.after_deadline(),
                          tender=world.tender, conflicts=[])
-    assert services.panel_state(world.tender).ready
+    assert panel.panel_state(world.tender).ready
 
 
 def test_a_sheet_is_sealed_and_cannot_be_changed(client, login, db_session, world):
@@ -418,10 +418,10 @@ def test_candidates_are_published_objections_answered_and_the_award_made_final(
     login(stranger)
     assert client.post(world.url("/objections"), data={"text": "x"}).status_code == 403
     client.post("/logout")
-    objections = services.objections_of(db_session, world.tender)
+    objections = decision.objections_of(db_session, world.tender)
     assert [o.kind for o in objections] == ["objection", "complaint"]
     login(world.committee)
-    shortlist = services.shortlist_of(world.tender)
+    shortlist = decision.shortlist_of(world.tender)
     assert client.post(world.url("/award"), data={"bid_id": "T0", "note": "x"}).status_code == 422
     assert client.post(world.url("/award"), data={
         "bid_id": shortlist[0], "note": "谈判：服务费不变，增加两名保安。"}).status_code == 302
