@@ -136,6 +136,9 @@ def detail(community, tender_id: int):
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
         bidder=bidder, companies=companies, failure=_failure(tender),
+        # The members' identities are sealed until the opening, then published with it.
+        panel_names={u.id: u.display_name or u.username for u in s.scalars(select(User).where(
+            User.id.in_([p.user_id for p in tender.panel])))} if tender.opened_at else {},
         opening=(tender.opening_record or {}).get("record"),
     )
 

@@ -236,6 +236,13 @@ def test_no_one_outside_the_committee_learns_who_sits_on_the_panel(client, login
             client.post("/logout")
     login(world.committee)
     assert names[2] in client.get(world.url("/panel")).get_data(as_text=True)
+    client.post("/logout")
+    # At the opening the panel is published with the opening record.
+    for i, price in enumerate(PRICES[1:], start=1):
+        world.bid(world.bidder(i), price)
+    world.bid(world.bidders[0], PRICES[0])
+    world.open_bids()
+    assert all(n in client.get(world.url()).get_data(as_text=True) for n in names)
 
 
 def test_a_wrong_passphrase_opens_nothing(client, login, world, monkeypatch):
