@@ -4,13 +4,15 @@ panel scored, report signed) and one taking bids now."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..auth.services import hash_password
 from ..models import Community, KeyPurpose, User
-from . import opening, panel, services
+from . import decision, opening, panel, services
 
 #: The key holders' passphrases (printed by ``make demo`` so a tender can be opened).
 DEMO_TENDER_PASSPHRASES = {"chair": "wutong tender chair", "committee": "wutong tender committee"}
@@ -56,8 +58,10 @@ def _tender(session, community, committee, *, title, created, deadline):
     return tender
 
 
-def add_demo_tenders(session: Session, community: Community, now: dt.datetime) -> None:
-    """Needs the finished meeting that adopted hiring the service company by tender."""
+def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
+                     bundle_path: Path | None = None) -> None:
+    """Needs the finished meeting that adopted hiring the service company by tender; writes
+    the evaluated tender's audit bundle to ``bundle_path``."""
     if not services.tender_motions(session, community):
         return
     committee = _user(session, "committee", "committee", now)
@@ -98,6 +102,11 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime) -
         opening.bring_share(session, actor=_user(session, name, name, now),
                              now=opened + dt.timedelta(days=1), tender=tender,
                              purpose=KeyPurpose.SHEETS, passphrase=phrase)
+
+    if bundle_path is not None:
+        bundle_path.parent.mkdir(parents=True, exist_ok=True)
+        bundle_path.write_text(json.dumps(decision.tender_bundle(session, tender),
+                                          ensure_ascii=False), encoding="utf-8")
 
     current = _tender(session, community, committee, title="2027年小区公共区域保洁服务招标",
                       created=now - dt.timedelta(days=2), deadline=now + dt.timedelta(days=25))

@@ -104,8 +104,9 @@ def test_the_demo_has_a_finished_meeting_and_one_voting_now(built, db_session):
         MeetingRequest.community_id == built.id)) == 1
 
 
-def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session):
+def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session, tmp_path):
     from app.models import Tender, TenderStatus
+    from tenders.verify import main
 
     tenders = db_session.scalars(select(Tender).where(Tender.community_id == built.id)
                                  .order_by(Tender.id)).all()
@@ -114,3 +115,4 @@ def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session)
     assert result["outcome"] == "evaluated"
     assert len(result["ranking"]) == 5
     assert len(result["shortlist"]) == 3
+    assert main([str(tmp_path / "demo-tender-bundle.json")]) == 0
