@@ -37,6 +37,7 @@ from ..models import (
     TenderStatus,
     User,
 )
+from ..notifications.services import notify
 from ..signing import site_key
 from .panel import (
     panel_state,
@@ -187,6 +188,14 @@ def open_bids(session: Session, *, actor: User, now: dt.datetime, tender: Tender
     record(session, actor=actor, action="tender.opened", now=now,
            community_id=tender.community_id, target=f"tender:{tender.id}",
            details={"bids": len(bids), "failed": bool(reason)})
+    # Bidders learn the opening; the panel learns it must declare its conflicts.
+    notify(session, now=now, community=tender.community,
+           recipients=[b.user_id for b in tender.bidders] + [p.user_id for p in tender.panel],
+           kind="tender.opened", link=f"/c/{tender.community_id}/tenders/{tender.id}",
+           message=lambda: (_("Bids opened: %(title)s", title=tender.title),
+                            _("The tender failed: too few bids.") if reason else
+                            _("The opening record is published. Evaluators: declare your "
+                              "conflicts of interest, then score.")))
     return doc
 
 
@@ -209,6 +218,12 @@ def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     record(session, actor=actor, action="tender.evaluated", now=now,
            community_id=tender.community_id, target=f"tender:{tender.id}",
            details={"sheets": len(sheets), "shortlist": list(result.shortlist)})
+    notify(session, now=now, community=tender.community,
+           recipients=[p.user_id for p in tender.panel] + [k.user_id for k in tender.keys],
+           kind="tender.evaluated", link=f"/c/{tender.community_id}/tenders/{tender.id}/report",
+           message=lambda: (_("Evaluation report: %(title)s", title=tender.title),
+                            _("Every sheet is in and opened: the report is ready. Evaluators: "
+                              "sign it.")))
     return doc
 
 

@@ -324,6 +324,12 @@ def test_sheets_open_together_and_the_report_shows_every_score(client, login, wo
         world.sheet(user, plan=str(30 + i), staff="20")
     world.open_sheets()
     assert world.tender.status is TenderStatus.EVALUATED
+    from app.models import Notification
+
+    kinds = {(n.user_id, n.kind) for n in world.s.scalars(select(Notification))}
+    assert (world.evaluators[0].id, "tender.opened") in kinds
+    assert (world.bidders[0].id, "tender.opened") in kinds
+    assert (world.evaluators[0].id, "tender.evaluated") in kinds
     result = world.tender.evaluation["record"]["result"]
     # Five evaluators: 30 and 34 are dropped, the mean of 31, 32, 33 is 32.
     assert {c["average"] for r in result["ranking"] for c in r["criteria"]
