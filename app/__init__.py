@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from .notifications.views import bp as notifications_bp
     from .register.views import bp as register_bp
     from .service.views import bp as service_bp
+    from .tenders_web.views import bp as tenders_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(money_bp)
     app.register_blueprint(fees_bp)
     app.register_blueprint(alarms_bp)
+    app.register_blueprint(tenders_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

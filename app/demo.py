@@ -161,6 +161,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     add_demo_money(session, community, now)
     from .alarms.demo import add_demo_alarms
     add_demo_alarms(session, community, now)
+    from .tenders_web.demo import add_demo_tenders
+    add_demo_tenders(session, community, now, INSTANCE / "demo-tender-bundle.json")
     return True
 
 
@@ -272,4 +274,16 @@ def print_logins(session: Session) -> None:
 
     click.echo("Scrutineers' passphrases for the open vote's opening (demo only): "
                + ", ".join(f"{name}: {phrase!r}" for name, phrase in DEMO_PASSPHRASES.items()))
+    from .tenders_web.demo import DEMO_TENDER_PASSPHRASES
+
+    tender_bundle = INSTANCE / "demo-tender-bundle.json"
+    if tender_bundle.exists():
+        shown = (tender_bundle.relative_to(ROOT) if tender_bundle.is_relative_to(ROOT)
+                 else tender_bundle)
+        click.echo(f"Verify the evaluated tender offline: .venv/bin/python -m tenders.verify "
+                   f"{shown}")
+
+    click.echo("Committee's passphrases for opening a tender (demo only): "
+               + ", ".join(f"{name}: {phrase!r}"
+                           for name, phrase in DEMO_TENDER_PASSPHRASES.items()))
     click.echo("")

@@ -78,42 +78,55 @@ class Permission(enum.StrEnum):
     #: Arming, disarming and bypassing: staff any panel or zone, owners their own panel (the
     #: service checks whose panel it is).
     ALARMS_ARM = "community:alarm:arm"
+    #: Tenders beyond their public notice: the list, the panel's state, the report.
+    TENDERS_READ = "community:tender:read"
+    #: Writing the tender file, publishing it (the key ceremony), appointing the panel.
+    TENDERS_MANAGE = "community:tender:manage"
+    #: Bringing a committee member's key share to open the bids or the sheets.
+    TENDER_OPEN = "community:tender-box:open"
+    #: Declaring conflicts and filling a sealed score sheet (the service checks the seat).
+    TENDER_EVALUATE = "community:tender-sheet:score"
 
 
 P = Permission
 _GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ,
                P.MONEY_READ, P.MONEY_AUDIT, P.FEES_READ}
 #: What the committee does around a vote (never reading a ballot: nobody can before opening).
+#: What the committee does in a tender (never reading a sealed bid or sheet).
+_TENDER_OFFICE = {P.TENDERS_READ, P.TENDERS_MANAGE, P.TENDER_OPEN}
 _MEETING_OFFICE = {P.MEETINGS_READ, P.BALLOT_CEREMONY, P.PAPER_ENTER, P.PROXY_MANAGE,
                    P.TURNOUT_READ, P.BUNDLE_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
                            P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ,
-                           P.SERVICE_FILE, P.MONEY_READ, P.FEES_READ, P.ALARMS_ARM}),
+                           P.SERVICE_FILE, P.MONEY_READ, P.FEES_READ, P.ALARMS_ARM,
+                           P.TENDERS_READ}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST,
                               P.SERVICE_FILE, P.FEES_READ}),
     Role.COMMITTEE: frozenset(
-        _GOVERNANCE | _MEETING_OFFICE
+        _GOVERNANCE | _MEETING_OFFICE | _TENDER_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.SERVICE_STATS,
            P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ}
     ),
     Role.CHAIR: frozenset(
-        _GOVERNANCE | _MEETING_OFFICE
+        _GOVERNANCE | _MEETING_OFFICE | _TENDER_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
            P.SERVICE_STATS, P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
-    Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW}),
+    Role.EVALUATOR: frozenset({P.COMMUNITY_VIEW, P.TENDERS_READ, P.TENDER_EVALUATE}),
     Role.STAFF: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.ACTIVATION_ISSUE, P.MEETINGS_READ, P.PAPER_ENTER,
          P.PROXY_MANAGE, P.TURNOUT_READ, P.SERVICE_FILE, P.SERVICE_DESK, P.SERVICE_STATS,
          P.SERVICE_CONFIGURE, P.FEES_READ, P.FEES_MANAGE, P.ALARMS_READ, P.ALARMS_HANDLE,
          P.ALARMS_ARM, P.DEVICES_MANAGE}
     ),
-    Role.AUDITOR: frozenset(_GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ,
-                                           P.SERVICE_STATS}),
+    Role.AUDITOR: frozenset(
+        _GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ, P.SERVICE_STATS,
+                       P.TENDERS_READ}
+    ),
     #: The site admin sets communities up; configuration, never ballots.
     Role.ADMIN: frozenset(
         {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_IMPORT, P.ROLES_MANAGE, P.AUDIT_READ}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:31:19.572727
+Create Date: 2026-12-03 15:50:51.614124
 """
 
 from alembic import op
@@ -765,6 +765,53 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_service_request_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_request_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('tender',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('motion_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('scope', sa.Text(), nullable=False),
+    sa.Column('term_months', sa.Integer(), nullable=False),
+    sa.Column('notice_days', sa.Integer(), nullable=False),
+    sa.Column('rules', sa.JSON(), nullable=False),
+    sa.Column('deadline', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.Enum('draft', 'published', 'opened', 'failed', 'evaluated', 'publicised', 'final', name='tenderstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('published_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('box_id', sa.String(length=80), nullable=True),
+    sa.Column('k', sa.Integer(), nullable=True),
+    sa.Column('n', sa.Integer(), nullable=True),
+    sa.Column('bid_public_key', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('sheet_public_key', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('ceremony', sa.JSON(), nullable=True),
+    sa.Column('opened_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('bid_private_key', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('opening_record', sa.JSON(), nullable=True),
+    sa.Column('failure_reason', sa.Text(), nullable=True),
+    sa.Column('sheets_opened_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('sheet_private_key', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('evaluation', sa.JSON(), nullable=True),
+    sa.Column('shortlist_meeting_id', sa.Integer(), nullable=True),
+    sa.Column('candidates_published_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('complaints_close_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('awarded_bid_id', sa.String(length=20), nullable=True),
+    sa.Column('award_note', sa.Text(), nullable=True),
+    sa.Column('awarded_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('final_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint('k IS NULL OR (k >= 2 AND k <= n)', name=op.f('ck_tender_k_of_n')),
+    sa.CheckConstraint('notice_days >= 0', name=op.f('ck_tender_notice_not_negative')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_tender_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_tender_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['motion_id'], ['motion.id'], name=op.f('fk_tender_motion_id_motion')),
+    sa.ForeignKeyConstraint(['shortlist_meeting_id'], ['meeting.id'], name=op.f('fk_tender_shortlist_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender')),
+    sa.UniqueConstraint('box_id', name=op.f('uq_tender_box_id'))
+    )
+    with op.batch_alter_table('tender', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_community_id'), ['community_id'], unique=False)
+
     op.create_table('turnout_point',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
@@ -990,6 +1037,80 @@ def upgrade() -> None:
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_visit_request_id'), ['request_id'], unique=False)
 
+    op.create_table('tender_bidder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('company', sa.String(length=200), nullable=False),
+    sa.Column('licence_number', sa.String(length=40), nullable=False),
+    sa.Column('contact', sa.String(length=200), nullable=False),
+    sa.Column('registered_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_bidder_tender_id_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tender_bidder_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_bidder')),
+    sa.UniqueConstraint('tender_id', 'licence_number', name=op.f('uq_tender_bidder_tender_id_licence_number')),
+    sa.UniqueConstraint('tender_id', 'user_id', name=op.f('uq_tender_bidder_tender_id_user_id'))
+    )
+    with op.batch_alter_table('tender_bidder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_bidder_tender_id'), ['tender_id'], unique=False)
+
+    op.create_table('tender_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.Enum('bids', 'sheets', name='keypurpose', native_enum=False, length=32), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('holder_id', sa.String(length=80), nullable=False),
+    sa.Column('share_number', sa.Integer(), nullable=False),
+    sa.Column('protected_share', sa.Text(), nullable=False),
+    sa.Column('brought_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('brought', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_key_tender_id_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tender_key_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_key')),
+    sa.UniqueConstraint('tender_id', 'purpose', 'share_number', name=op.f('uq_tender_key_tender_id_purpose_share_number')),
+    sa.UniqueConstraint('tender_id', 'purpose', 'user_id', name=op.f('uq_tender_key_tender_id_purpose_user_id'))
+    )
+    with op.batch_alter_table('tender_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_key_tender_id'), ['tender_id'], unique=False)
+
+    op.create_table('tender_objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("kind IN ('objection', 'complaint')", name=op.f('ck_tender_objection_kind_known')),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_tender_objection_answered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_objection_tender_id_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tender_objection_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_objection'))
+    )
+    with op.batch_alter_table('tender_objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_objection_tender_id'), ['tender_id'], unique=False)
+
+    op.create_table('tender_panel_seat',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('seat_role', sa.String(length=80), nullable=False),
+    sa.Column('appointed_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('declared_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('conflicts', sa.JSON(), nullable=True),
+    sa.Column('conflict_note', sa.Text(), nullable=False),
+    sa.Column('report_signed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('report_signature', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_panel_seat_tender_id_tender')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tender_panel_seat_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_panel_seat')),
+    sa.UniqueConstraint('tender_id', 'user_id', name=op.f('uq_tender_panel_seat_tender_id_user_id'))
+    )
+    with op.batch_alter_table('tender_panel_seat', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_panel_seat_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('work_order',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -1066,11 +1187,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_journal_line_entry_id'), ['entry_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_journal_line_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('tender_bid_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.Enum('submit', 'withdraw', name='bideventkind', native_enum=False, length=32), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=True),
+    sa.Column('server_sealed', sa.Boolean(), nullable=False),
+    sa.CheckConstraint("(action = 'submit') = (sealed IS NOT NULL)", name=op.f('ck_tender_bid_event_sealed_iff_submit')),
+    sa.ForeignKeyConstraint(['bidder_id'], ['tender_bidder.id'], name=op.f('fk_tender_bid_event_bidder_id_tender_bidder')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_bid_event_tender_id_tender')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_bid_event'))
+    )
+    with op.batch_alter_table('tender_bid_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_bid_event_tender_id'), ['tender_id'], unique=False)
+
+    op.create_table('tender_sealed_sheet',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('seat_id', sa.Integer(), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=False),
+    sa.Column('submitted_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['seat_id'], ['tender_panel_seat.id'], name=op.f('fk_tender_sealed_sheet_seat_id_tender_panel_seat')),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_sealed_sheet_tender_id_tender')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_sealed_sheet')),
+    sa.UniqueConstraint('tender_id', 'seat_id', name=op.f('uq_tender_sealed_sheet_tender_id_seat_id'))
+    )
+    with op.batch_alter_table('tender_sealed_sheet', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_sealed_sheet_tender_id'), ['tender_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('tender_sealed_sheet', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_sealed_sheet_tender_id'))
+
+    op.drop_table('tender_sealed_sheet')
+    with op.batch_alter_table('tender_bid_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_bid_event_tender_id'))
+
+    op.drop_table('tender_bid_event')
     with op.batch_alter_table('journal_line', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_journal_line_unit_id'))
         batch_op.drop_index(batch_op.f('ix_journal_line_entry_id'))
@@ -1091,6 +1250,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_work_order_assignee_id'))
 
     op.drop_table('work_order')
+    with op.batch_alter_table('tender_panel_seat', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_panel_seat_tender_id'))
+
+    op.drop_table('tender_panel_seat')
+    with op.batch_alter_table('tender_objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_objection_tender_id'))
+
+    op.drop_table('tender_objection')
+    with op.batch_alter_table('tender_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_key_tender_id'))
+
+    op.drop_table('tender_key')
+    with op.batch_alter_table('tender_bidder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_bidder_tender_id'))
+
+    op.drop_table('tender_bidder')
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_visit_request_id'))
 
@@ -1141,6 +1316,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_turnout_point_box_newest')
 
     op.drop_table('turnout_point')
+    with op.batch_alter_table('tender', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_community_id'))
+
+    op.drop_table('tender')
     with op.batch_alter_table('service_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_request_unit_id'))
         batch_op.drop_index(batch_op.f('ix_service_request_team_id'))

@@ -37,6 +37,8 @@ from app.money.ledger import BANK, Line, post_entry
 from app.register.services import upload_import
 from app.service.services import Photo, file_request
 from app.service.workflow import DESK
+from app.tenders_web import panel as tender_panel
+from app.tenders_web import services as tender_services
 from elections.rules import Matter
 
 ANON = "anonymous"
@@ -62,6 +64,8 @@ FEES_OFFICE = BOOKKEEPERS | {"staff"}
 FEES_READERS = FEES_OFFICE | {"owner", "resident", "auditor"}
 ALARM_READERS = frozenset({"staff", "committee", "chair"})
 ALARM_HANDLERS = frozenset({"staff"})
+TENDER_READERS = MEETING_MANAGERS | {"owner", "auditor", "evaluator"}
+T = "/c/{c}/tenders/{tender}"
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,36 @@ MATRIX: dict[str, Case] = {
                           frozenset({"staff"}), data={"action": "arm_away"}),
     # Devices only, with their own secret as bearer token: no session opens it.
     "alarms.http_event": Case("POST", "/api/devices/{c}/{device}/events", frozenset()),
+    # A published tender: its file and opening record are public notices (any company may
+    # bid); bidders are outside accounts, so registering and bidding need only a sign-in
+    # (the service checks the registration); the panel's pages are for evaluators.
+    "tenders.index": Case("GET", "/c/{c}/tenders", TENDER_READERS),
+    "tenders.new": Case("GET", "/c/{c}/tenders/new", MEETING_MANAGERS),
+    "tenders.detail": Case("GET", T, EVERYONE, scoped=False),
+    "tenders.publish": Case("POST", f"{T}/publish", MEETING_MANAGERS),
+    "tenders.register": Case("GET", f"{T}/register", SIGNED_IN, scoped=False),
+    "tenders.bid": Case("GET", f"{T}/bid", SIGNED_IN, scoped=False),
+    "tenders.withdraw": Case("POST", f"{T}/bid/withdraw", frozenset()),
+    "tenders.opening": Case("GET", f"{T}/opening", MEETING_MANAGERS),
+    "tenders.opening_record": Case("GET", f"{T}/opening.json", EVERYONE, scoped=False),
+    "tenders.panel": Case("GET", f"{T}/panel", MEETING_MANAGERS),
+    "tenders.declare": Case("GET", f"{T}/declare", frozenset({"evaluator"})),
+    "tenders.sheet": Case("GET", f"{T}/sheet", frozenset({"evaluator"})),
+    "tenders.report": Case("GET", f"{T}/report", TENDER_READERS),
+    # Signing needs an open report: the seated evaluator is answered 409, others denied.
+    "tenders.sign_report": Case("POST", f"{T}/report/sign", frozenset({"evaluator"})),
+    # The decision steps: a tender taking bids answers 409 to those allowed; objections come
+    # from the community's owners and the tender's bidders.
+    "tenders.resolve_tie": Case("POST", f"{T}/ties", MEETING_MANAGERS),
+    "tenders.to_meeting": Case("POST", f"{T}/to-meeting", MEETING_MANAGERS),
+    "tenders.publish_candidates": Case("POST", f"{T}/candidates", MEETING_MANAGERS),
+    "tenders.objection": Case("POST", f"{T}/objections", frozenset({"owner"})),
+    "tenders.answer": Case("POST", f"{T}/objections/0/answer", frozenset()),
+    "tenders.award": Case("POST", f"{T}/award", MEETING_MANAGERS),
+    "tenders.final": Case("POST", f"{T}/final", MEETING_MANAGERS),
+    "tenders.bundle": Case("GET", f"{T}/bundle.json", TENDER_READERS),
+    "tenders.file_pdf": Case("GET", f"{T}/tender.pdf", EVERYONE, scoped=False),
+    "tenders.report_pdf": Case("GET", f"{T}/report.pdf", TENDER_READERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -249,7 +283,7 @@ def test_every_view_declares_its_permission(app):
 
 
 @pytest.fixture
-def world(make, db_session, app):
+def world(make, db_session, app, cheap_shares):
     """Community A (asked about) and B (elsewhere), each with one account per role."""
     own, other = make.community(), make.community()
     users = {
@@ -277,9 +311,10 @@ def world(make, db_session, app):
     with app.test_request_context():
         money = _money(db_session, make, target, own)
     device, alarm = _raised_alarm(db_session, own)
+    tender = _published_tender(db_session, app, users["own"], own)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
             "import": pending, "meeting": meeting, "request": asked, "req": req, **money,
-            "device": device, "alarm": alarm}
+            "device": device, "alarm": alarm, "tender": tender}
 
 
 def _money(db_session, make, actor, community):
@@ -309,6 +344,29 @@ def _raised_alarm(db_session, community):
     return device, alarm
 
 
+def _published_tender(db_session, app, users, community):
+    """A tender taking bids, the committee and chair holding its keys, one evaluator seated."""
+    from tender_helpers import CRITERIA, PASSPHRASES, adopted_service_motion
+
+    now = utcnow()
+    committee, chair = users["committee"], users["chair"]
+    motion = adopted_service_motion(db_session, community, committee, now=now)
+    with app.test_request_context():
+        rules = tender_services.build_rules(
+            criteria=CRITERIA, price_weight="30", formula="lowest_price", n_above="",
+            n_below="", deadline=now + timedelta(days=30), minimum_bidders=3, panel_size=5,
+            drop_extremes=True, shortlist_size=3)
+        tender = tender_services.create_tender(
+            db_session, actor=committee, now=now, community=community, motion_id=motion.id,
+            title="Tender", scope="All", term_months=36, notice_days=20, rules=rules)
+        holders = sorted([committee, chair], key=lambda u: u.id)
+        tender_services.publish(db_session, actor=committee, now=now, tender=tender, k=2,
+                                passphrases={u.id: p for u, p in zip(holders, PASSPHRASES)})
+        tender_panel.appoint(db_session, actor=committee, now=now, tender=tender,
+                                member=users["evaluator"], seat_role="building")
+    return tender
+
+
 def _published_meeting(db_session, actor, community):
     now = utcnow()
     meeting = meeting_services.create_meeting(
@@ -330,7 +388,7 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
                           disclosure=world["disclosure"].id, entry=world["entry"].seq,
                           spend=world["spend"].id, payment=world["payment"].id,
                           alarm=world["alarm"].id, device=world["device"].code,
-                          device_id=world["device"].id)
+                          device_id=world["device"].id, tender=world["tender"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 

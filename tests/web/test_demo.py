@@ -118,3 +118,17 @@ def test_the_demo_books_verify_and_statements_are_published(built, db_session):
     behind = fees.arrears(db_session, built, now=now, today=now.date())
     assert 0 < len(behind) < 60
     assert any(a.follow_up_due for a in behind)
+
+
+def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session, tmp_path):
+    from app.models import Tender, TenderStatus
+    from tenders.verify import main
+
+    tenders = db_session.scalars(select(Tender).where(Tender.community_id == built.id)
+                                 .order_by(Tender.id)).all()
+    assert [t.status for t in tenders] == [TenderStatus.EVALUATED, TenderStatus.PUBLISHED]
+    result = tenders[0].evaluation["record"]["result"]
+    assert result["outcome"] == "evaluated"
+    assert len(result["ranking"]) == 5
+    assert len(result["shortlist"]) == 3
+    assert main([str(tmp_path / "demo-tender-bundle.json")]) == 0

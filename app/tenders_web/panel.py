@@ -1,0 +1,192 @@
+"""The evaluation panel (评标委员会): appointment, conflict declarations and recusal, the sealed
+score sheets, and the members' signatures under the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import tenders
+from elections import (
+    seal_ballot,
+)
+
+from ..audit.services import record
+from ..errors import Conflict, DomainError, Forbidden
+from ..models import (
+    KeyPurpose,
+    PanelSeat,
+    Role,
+    RoleGrant,
+    SealedSheet,
+    Tender,
+    TenderStatus,
+    User,
+)
+from ..signing import sign
+from .services import (
+    SHEET_KIND,
+    bidder_of,
+    box_name,
+    opened_bids,
+    rules_of,
+)
+
+# -- the panel ----------------------------------------------------------------------------------
+
+
+def seat_of(session: Session, tender: Tender, user: User) -> PanelSeat | None:
+    return session.scalar(select(PanelSeat).where(PanelSeat.tender_id == tender.id,
+                                                  PanelSeat.user_id == user.id))
+
+
+def appoint(session: Session, *, actor: User, now: dt.datetime, tender: Tender, member: User,
+            seat_role: str) -> PanelSeat:
+    """Appoint an evaluator (given the evaluator role in the community if they lack it)."""
+    if tender.status not in (TenderStatus.PUBLISHED, TenderStatus.OPENED):
+        raise Conflict(_("The panel is appointed while the tender is published or opened."))
+    if tender.status is TenderStatus.OPENED and sheets_of(session, tender):
+        raise Conflict(_("Scoring has started: the panel is fixed."))
+    if bidder_of(session, tender, member) is not None:
+        raise DomainError(_("A bidder cannot sit on the panel."), field="username")
+    if seat_of(session, tender, member) is not None:
+        raise DomainError(_("This person is on the panel already."), field="username")
+    seat = PanelSeat(tender_id=tender.id, user_id=member.id, seat_role=seat_role[:80],
+                     appointed_at=now)
+    tender.panel.append(seat)
+    has_role = session.scalar(select(RoleGrant.id).where(
+        RoleGrant.user_id == member.id, RoleGrant.role == Role.EVALUATOR,
+        RoleGrant.community_id == tender.community_id))
+    if not has_role:
+        session.add(RoleGrant(user_id=member.id, role=Role.EVALUATOR,
+                              community_id=tender.community_id, granted_at=now,
+                              granted_by_id=actor.id))
+    session.flush()
+    record(session, actor=actor, action="tender.evaluator_appointed", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"seat": seat.code, "role": seat.seat_role})
+    return seat
+
+
+def declare(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+            conflicts: list[str], note: str = "") -> PanelSeat:
+    """A member declares conflicts of interest with the opened bidders (once, on the record)."""
+    seat = seat_of(session, tender, actor)
+    if seat is None:
+        raise Forbidden(_("You are not on this tender's panel."))
+    if tender.status is not TenderStatus.OPENED:
+        raise Conflict(_("Conflicts are declared once the bids are opened and the bidders "
+                         "known."))
+    if seat.declared_at is not None:
+        raise Conflict(_("You have declared; a declaration stays on the record."))
+    known = {b.bidder_id for b in opened_bids(tender)}
+    unknown = set(conflicts) - known
+    if unknown:
+        raise DomainError(_("Choose bidders of this tender."), field="conflicts")
+    seat.conflicts, seat.conflict_note, seat.declared_at = sorted(conflicts), note[:2000], now
+    session.flush()
+    record(session, actor=actor, action="tender.conflicts_declared", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"seat": seat.code, "recused": bool(conflicts)})
+    return seat
+
+
+def panel_state(tender: Tender) -> tenders.PanelStatus:
+    members = [tenders.PanelMember(s.code, "", s.seat_role) for s in tender.panel]
+    declarations = [tenders.ConflictDeclaration(s.code, frozenset(s.conflicts or ()))
+                    for s in tender.panel if s.declared_at is not None]
+    return tenders.panel_status(rules_of(tender), members, declarations,
+                                [b.bidder_id for b in opened_bids(tender)])
+
+
+# -- sealed score sheets ------------------------------------------------------------------------
+
+
+def sheets_of(session: Session, tender: Tender) -> list[SealedSheet]:
+    return list(session.scalars(select(SealedSheet).where(SealedSheet.tender_id == tender.id)
+                                .order_by(SealedSheet.seat_id)))
+
+
+def sheet_blockers(session: Session, tender: Tender) -> tuple[tenders.Blocker, ...]:
+    """The panel's blockers, then who has not submitted: never a score."""
+    status = panel_state(tender)
+    if status.blockers:
+        return status.blockers
+    codes = {s.id: s.code for s in tender.panel}
+    return tenders.blockers_before_opening_sheets(
+        status.active, [codes[s.seat_id] for s in sheets_of(session, tender)])
+
+
+def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                 raw: dict[tuple[str, str], str]) -> SealedSheet:
+    """Validate the evaluator's scores, seal the sheet to the sheets box, keep only the seal.
+
+    ``raw`` maps (bid id, criterion code) → the typed score. A submitted sheet cannot be
+    changed: there is no other path, and the database keeps one sheet per seat.
+    """
+    seat = seat_of(session, tender, actor)
+    if seat is None:
+        raise Forbidden(_("You are not on this tender's panel."))
+    if tender.status is not TenderStatus.OPENED:
+        raise Conflict(_("Sheets are taken while the opened bids are being scored."))
+    if session.scalar(select(SealedSheet.id).where(SealedSheet.seat_id == seat.id)):
+        raise Conflict(_("Your sheet is sealed: a submitted sheet cannot be changed."))
+    status = panel_state(tender)
+    if status.blockers:
+        raise Conflict(" ".join(b.message for b in status.blockers))
+    if seat.code not in status.active:
+        raise Forbidden(_("You are recused from this evaluation."))
+    bids = opened_bids(tender)
+    criteria = rules_of(tender).criteria
+    scores = {b.bid_id: {c.code: raw[(b.bid_id, c.code)].strip() for c in criteria
+                         if (raw.get((b.bid_id, c.code)) or "").strip()} for b in bids}
+    sheet = tenders.ScoreSheet(seat.code, scores, now)
+    try:
+        tenders.validate_sheet(rules_of(tender), sheet, [b.bid_id for b in bids])
+    except tenders.InvalidSheetError as exc:
+        raise DomainError("; ".join(exc.problems), field="scores") from exc
+    sealed = seal_ballot(bytes(tender.sheet_public_key), box_name(tender, KeyPurpose.SHEETS),
+                         SHEET_KIND, tenders.canonical_json(sheet.to_json()).encode("utf-8"))
+    row = SealedSheet(tender_id=tender.id, seat_id=seat.id, sealed=sealed, submitted_at=now)
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(_("Your sheet is sealed: a submitted sheet cannot be changed.")) from exc
+    record(session, actor=actor, action="tender.sheet_sealed", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"seat": seat.code, "sealed_sha256": hashlib.sha256(sealed).hexdigest()})
+    return row
+
+
+def evaluation_hash(tender: Tender) -> str:
+    return hashlib.sha256(tenders.canonical_json(tender.evaluation["record"]).encode()).hexdigest()
+
+
+def sign_report(session: Session, *, actor: User, now: dt.datetime, tender: Tender) -> PanelSeat:
+    """An active evaluator signs the evaluation report (once; the signature names its hash)."""
+    seat = seat_of(session, tender, actor)
+    if seat is None:
+        raise Forbidden(_("You are not on this tender's panel."))
+    if tender.status not in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED,
+                             TenderStatus.FINAL):
+        raise Conflict(_("The report is signed once the sheets are open."))
+    if seat.code not in panel_state(tender).active:
+        raise Forbidden(_("You are recused from this evaluation."))
+    if seat.report_signed_at is not None:
+        raise Conflict(_("You have signed the report."))
+    seat.report_signature = sign("tender-report-signature", {
+        "tender": tender.box_id, "evaluator": seat.code, "evaluation_sha256":
+        evaluation_hash(tender), "signed_at": now.astimezone(dt.UTC).isoformat()})
+    seat.report_signed_at = now
+    session.flush()
+    record(session, actor=actor, action="tender.report_signed", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"seat": seat.code})
+    return seat
