@@ -95,9 +95,9 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .main.views import bp as main_bp
+    from .meetings.request_views import bp as meeting_requests_bp
     from .meetings.views import bp as meetings_bp
     from .meetings.vote_views import bp as voting_bp
-    from .meetings.request_views import bp as meeting_requests_bp
     from .money.fee_views import bp as fees_bp
     from .money.views import bp as money_bp
     from .notifications.views import bp as notifications_bp
