@@ -99,11 +99,14 @@ def add_demo_service(session: Session, community: Community, now: dt.datetime) -
                 session, actor=staff, now=filed, community=community, party=DESK, kind=kind,
                 urgency=urgency, description=text, place=place or "",
                 unit_id=None if place else unit_id, caller_name=name, caller_phone=phone or "")
-        _work(session, req, community, staff, technician, teams, rng, filed, now, open_=i >= 31)
+        _work(session, req, community, staff, technician, teams, rng, filed, now, open_=i >= 31,
+              n=i)
 
 
-def _work(session, req, community, staff, technician, teams, rng, filed, now, *, open_):
-    """Run one request through the desk as the office would have, up to ``now``."""
+def _work(session, req, community, staff, technician, teams, rng, filed, now, *, open_, n):
+    """Run one request through the desk as the office would have, up to ``now``.
+
+    ``n`` is the request's place in the demo (never its id: ids differ between databases)."""
     def at(minutes: float) -> dt.datetime:
         return min(filed + dt.timedelta(minutes=minutes), now)
 
@@ -113,7 +116,7 @@ def _work(session, req, community, staff, technician, teams, rng, filed, now, *,
                           text="感谢您的来信，已转物业经理，三个工作日内答复。", **kw)
         if not open_:
             services.move(actor=staff, now=at(3000), to=RequestStatus.DONE, party=DESK, **kw)
-            _rate(session, req, community, rng, at(4000))
+            _rate(session, req, community, rng, at(4000), n)
         return
     team = teams[0] if req.kind.value.startswith("repair") else teams[2]
     services.dispatch(actor=staff, now=at(rng.choice((1, 2, 2, 3, 6, 15))), team=team,
@@ -122,10 +125,10 @@ def _work(session, req, community, staff, technician, teams, rng, filed, now, *,
         return
     services.move(actor=technician, now=at(rng.choice((20, 25, 90, 300))),
                   to=RequestStatus.ON_SITE, party=DESK, **kw)
-    if req.id % 5 == 0:
+    if n % 5 == 0:
         services.move(actor=technician, now=at(400), to=RequestStatus.WAITING_PARTS,
                       party=DESK, note="需更换阀芯，配件已订购。", **kw)
-        if req.id % 10 == 0:
+        if n % 10 == 0:
             services.postpone(actor=staff, now=at(420), days=3,
                               reason="配件需从厂家调货，预计三个工作日到货。", **kw)
         if open_:
@@ -136,7 +139,7 @@ def _work(session, req, community, staff, technician, teams, rng, filed, now, *,
         return
     services.move(actor=technician, now=at(rng.choice((120, 600, 3000))),
                   to=RequestStatus.DONE, party=DESK, **kw)
-    _rate(session, req, community, rng, at(4500))
+    _rate(session, req, community, rng, at(4500), n)
     if req.status is RequestStatus.REOPENED and at(7000) < now:
         # The repeat visit: dispatched again, fixed, rated well this time.
         services.dispatch(actor=staff, now=at(4510), team=team, assignee=technician, **kw)
@@ -149,9 +152,9 @@ def _work(session, req, community, staff, technician, teams, rng, filed, now, *,
         services.move(actor=staff, now=at(7200), to=RequestStatus.CLOSED, party=DESK, **kw)
 
 
-def _rate(session, req, community, rng, when):
+def _rate(session, req, community, rng, when, n):
     """The return visit: the resident rates on the site, or staff record a phone call."""
-    overall = rng.choice((5, 5, 4, 4, 3, 1)) if req.id % 7 else 2
+    overall = rng.choice((5, 5, 4, 4, 3, 1)) if n % 7 else 2
     actor = req.requester or _user(session, "staff")
     services.rate(session, actor=actor, now=when, community=community, req=req,
                   party=RESIDENT if req.requester else DESK, overall=overall,
