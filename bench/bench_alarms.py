@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -78,7 +79,23 @@ def main() -> int:
     from app.migrate import upgrade
     from app.models import Community, DeviceKind, Office, Role, RoleGrant, User, utcnow
 
-    url = f"sqlite:///{tmp / 'bench.db'}"
+    # PostgreSQL (a schema of its own, dropped at the end) where it answers, as in production;
+    # else an SQLite file.
+    sys.path.insert(0, str(HERE.parent / "scripts"))
+    from pg_reachable import main as pg_check
+    from sqlalchemy import text
+
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL", "")
+    schema = None
+    if pg.startswith("postgresql") and pg_check(pg) == 0:
+        schema = f"cy_bench_alarms_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = make_engine(pg)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        options = urllib.parse.quote(f"-csearch_path={schema}")
+        url = f"{pg}{'&' if '?' in pg else '?'}options={options}"
+    else:
+        url = f"sqlite:///{tmp / 'bench.db'}"
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -198,6 +215,16 @@ def main() -> int:
     cleanup.connect(HOST, PORT)
     cleanup.disconnect()
 
+    engine_of(app).dispose()
+    if schema:
+        try:
+            with admin.begin() as conn:
+                conn.execute(text("SET lock_timeout = '10s'"))
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        except Exception as exc:
+            print(f"schema {schema} left behind: {exc}", file=sys.stderr)
+        admin.dispose()
+
     broker = [floor_at[i] - t for i, t in published.items() if i in floor_at]
     ingest = [committed[i] - t for i, t in published.items() if i in committed]
     shown = [seen_at[key_of[i]] - t for i, t in published.items() if key_of[i] in seen_at]
@@ -206,7 +233,7 @@ def main() -> int:
                    f"{args.seconds:g}",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "python": platform.python_version(),
-        "database": "sqlite", "poll_ms": POLL_MS,
+        "database": "postgresql" if schema else "sqlite", "poll_ms": POLL_MS,
         "published": total, "publish_seconds": round(publish_seconds, 2),
         "achieved_rate": round(total / publish_seconds, 1),
         "broker": summary(broker), "ingest": summary(ingest), "console": summary(shown),
