@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from browsing import shot
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/tmp/courtyard-e2e")  # screenshots, to look at the pages as an owner sees them
 PASSWORD = "梧桐苑 my own password"
 
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _activate(page, base: str, letter, phone: str) -> None:
@@ -36,13 +31,13 @@ def test_owner_activates_from_the_letter_and_logs_in_again(page, live_server, sm
     """Does a letter's code open an account that then logs in with phone and password?"""
     paper = letter("许平明")
     _activate(page, live_server.url, paper, phone="13912345678")
-    _shot(page, "desktop-1-activate")
+    shot(page, "desktop-1-activate")
     page.click("main form button[type=submit]")
     community_url = re.compile(rf"/c/{small_community.community_id}/$")
     page.wait_for_url(community_url)
     assert page.locator("h1").inner_text() == small_community.name
     assert paper.unit_label in page.locator("main").inner_text()  # "My units"
-    _shot(page, "desktop-2-community")
+    shot(page, "desktop-2-community")
 
     page.click("form[action$='/logout'] button")
     page.wait_for_url(re.compile(r"/$"))
@@ -52,20 +47,20 @@ def test_owner_activates_from_the_letter_and_logs_in_again(page, live_server, sm
     page.click("main form button[type=submit]")
     page.wait_for_url(community_url)  # the dashboard sends a one-community owner straight on
     assert page.locator("h1").inner_text() == small_community.name
-    _shot(page, "desktop-3-logged-in-again")
+    shot(page, "desktop-3-logged-in-again")
 
 
 def test_activation_fits_a_phone(phone_page, live_server, small_community, letter):
     """On a 390-pixel phone, is every step usable without sideways scrolling?"""
     paper = letter("韩建")
     phone_page.goto(f"{live_server.url}/activate?code={paper.code}")
-    _shot(phone_page, "phone-1-code")
+    shot(phone_page, "phone-1-code")
     _activate(phone_page, live_server.url, paper, phone="13912345679")
-    _shot(phone_page, "phone-2-account")
+    shot(phone_page, "phone-2-account")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
     phone_page.click("main form button[type=submit]")
     phone_page.wait_for_url(re.compile(rf"/c/{small_community.community_id}/$"))
-    _shot(phone_page, "phone-3-community")
+    shot(phone_page, "phone-3-community")
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 390
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pyotp
 import pytest
+from browsing import SHOTS, log_in
 
 from app.auth.services import hash_password
 from app.models import (
@@ -30,7 +30,6 @@ from app.money.ledger import BANK, Line, post_entry
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "e2e money password"
-SHOTS = Path("/tmp/courtyard-e2e")  # screenshots, to look at the pages as an owner sees them
 
 
 @pytest.fixture
@@ -76,21 +75,11 @@ def books(live_server):
         return {"community_id": community.id, "secret": secret}
 
 
-def _login(page, base, username, secret=None):
-    page.goto(f"{base}/login?lang=en")
-    page.fill("#login", username)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    if secret:
-        page.wait_for_url(re.compile(r"/login/totp"))
-        page.fill("#code", pyotp.TOTP(secret).now())
-        page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r"/c/\d+/$|/dashboard"))
 
 
 def test_committee_publishes_and_owner_reads_with_charts_and_pdf(page, live_server, books):
     base, cid = live_server.url, books["community_id"]
-    _login(page, base, "money-committee", books["secret"])
+    log_in(page, base, "money-committee", PASSWORD, books["secret"], lang="en")
     page.goto(f"{base}/c/{cid}/money")
     page.select_option("#kind", "monthly")
     page.fill("#starts_on", "2026-01-01")
@@ -103,7 +92,7 @@ def test_committee_publishes_and_owner_reads_with_charts_and_pdf(page, live_serv
         page.screenshot(path=str(SHOTS / f"money-{name}.png"), full_page=True)
     page.click("form[action$='/logout'] button")
 
-    _login(page, base, "money-owner")
+    log_in(page, base, "money-owner", PASSWORD, lang="en")
     page.goto(f"{base}/c/{cid}/money")
     page.click("text=Monthly statement")
     page.wait_for_url(statement_url)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from browsing import log_in, shot
 from sqlalchemy import select
 
 from app.auth.services import hash_password
@@ -31,13 +32,8 @@ from app.service.workflow import RequestStatus
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/tmp/courtyard-e2e")
 PASSWORD = "a long demo password"
 
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def _png(path: Path) -> Path:
@@ -85,12 +81,6 @@ def desk(live_server):
         return {"cid": community.id, "unit": unit.id, "team": team.id}
 
 
-def _log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#login", username)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r"/(c/\d+/|dashboard)$"))
 
 
 def _log_out(page) -> None:
@@ -105,7 +95,7 @@ def test_a_resident_files_with_a_photo_the_desk_finishes_and_the_resident_rates(
                                 is_mobile=True, has_touch=True)
     tab = phone.new_page()
     tab.set_default_timeout(15_000)
-    _log_in(tab, base, "svc-resident")
+    log_in(tab, base, "svc-resident", PASSWORD)
     tab.goto(f"{base}/c/{cid}/service/new")
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
     tab.select_option("#kind", "repair_home")
@@ -113,21 +103,21 @@ def test_a_resident_files_with_a_photo_the_desk_finishes_and_the_resident_rates(
     tab.fill("#description", "卫生间吊顶漏水，滴到洗手台上。")
     tab.fill("#preferred_time", "工作日 18:00 以后")
     tab.set_input_files("#photos", str(_png(tmp_path / "leak.png")))
-    _shot(tab, "service-1-file")
+    shot(tab, "service-1-file")
     tab.click("main form button[type=submit]")
     tab.wait_for_url(re.compile(rf"/c/{cid}/service/requests/\d+$"))
     request_url = tab.url
     assert "卫生间吊顶漏水" in tab.inner_text("main")
     assert tab.evaluate("document.querySelector('img.photo').naturalWidth") == 8
-    _shot(tab, "service-2-filed")
+    shot(tab, "service-2-filed")
     _log_out(tab)
 
     desktop = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     office = desktop.new_page()
     office.set_default_timeout(15_000)
-    _log_in(office, base, "svc-staff")
+    log_in(office, base, "svc-staff", PASSWORD)
     office.goto(f"{base}/c/{cid}/service/desk")
-    _shot(office, "service-3-queue")
+    shot(office, "service-3-queue")
     office.click(f"main table a[href$='{request_url.rsplit('/', 1)[1]}']")
     office.select_option("#team", str(desk["team"]))
     office.click("form[action$='/dispatch'] button[type=submit]")
@@ -136,15 +126,15 @@ def test_a_resident_files_with_a_photo_the_desk_finishes_and_the_resident_rates(
         office.select_option("#to", status)
         office.click("form[action$='/status'] button[type=submit]")
         office.wait_for_selector("text=Status changed.")
-    _shot(office, "service-4-done")
+    shot(office, "service-4-done")
 
-    _log_in(tab, base, "svc-resident")
+    log_in(tab, base, "svc-resident", PASSWORD)
     tab.goto(request_url)
     tab.select_option("#overall", "5")
     tab.select_option("#speed", "4")
     tab.select_option("#attitude", "5")
     tab.fill("#comment", "师傅很专业，谢谢！")
-    _shot(tab, "service-5-rate")
+    shot(tab, "service-5-rate")
     tab.click("form[action$='/rating'] button[type=submit]")
     tab.wait_for_selector("text=感谢您的评价。")
 
@@ -152,7 +142,7 @@ def test_a_resident_files_with_a_photo_the_desk_finishes_and_the_resident_rates(
     office.select_option("#to", "closed")
     office.click("form[action$='/status'] button[type=submit]")
     office.wait_for_selector("text=Status changed.")
-    _shot(office, "service-6-closed")
+    shot(office, "service-6-closed")
     with live_server.session() as s:
         req = s.scalar(select(ServiceRequest).where(ServiceRequest.community_id == cid))
         assert req.status is RequestStatus.CLOSED

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pyotp
 import pytest
+from browsing import log_in
 from sqlalchemy import select
 
 from app.auth.services import hash_password
@@ -105,16 +106,6 @@ def tender(live_server):
                 "evaluators": [u.username for u in evaluators]}
 
 
-def _log_in(page, base: str, username: str, secret: str | None = None) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#login", username)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    if secret:
-        page.wait_for_url(re.compile(r"/login/totp$"))
-        page.fill("#code", pyotp.TOTP(secret).now())
-        page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r"/(c/\d+/|dashboard)$"))
 
 
 def _tab(browser):
@@ -138,7 +129,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     base = live_server.url
     for username, price in zip(tender["bidders"], PRICES):
         context, tab = _tab(browser)
-        _log_in(tab, base, username)
+        log_in(tab, base, username, PASSWORD)
         tab.goto(f"{tender['url']}/bid")
         tab.fill("#price", price)
         tab.fill("#documents", "服务方案与人员配置")
@@ -156,7 +147,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     _deadline_passes(live_server, tender["id"])
     for (username, secret), passphrase in zip(tender["holders"], PASSPHRASES):
         context, tab = _tab(browser)
-        _log_in(tab, base, username, secret)
+        log_in(tab, base, username, PASSWORD, secret)
         tab.goto(f"{tender['url']}/opening")
         tab.fill("#passphrase", passphrase)
         tab.click("main form button[type=submit]")
@@ -175,7 +166,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
         s.commit()
     for i, username in enumerate(tender["evaluators"]):
         context, tab = _tab(browser)
-        _log_in(tab, base, username)
+        log_in(tab, base, username, PASSWORD)
         tab.goto(f"{tender['url']}/sheet")
         for field in tab.query_selector_all("input[name^=score-]"):
             name = field.get_attribute("name")
@@ -193,7 +184,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
                                  purpose=services.KeyPurpose.SHEETS, passphrase=passphrase)
         s.commit()
     context, tab = _tab(browser)
-    _log_in(tab, base, tender["evaluators"][0])
+    log_in(tab, base, tender["evaluators"][0], PASSWORD)
     tab.goto(f"{tender['url']}/report")
     text = tab.inner_text("main")
     assert "香樟物业公司1" in text

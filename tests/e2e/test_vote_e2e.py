@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pyotp
 import pytest
+from browsing import log_in, shot
 from sqlalchemy import select
 
 from app.auth.services import hash_password
@@ -34,15 +34,10 @@ from elections.rules import Matter
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path("/tmp/courtyard-e2e")
 PASSWORD = "a long demo password"
 PASSPHRASES = ("first scrutineer's phrase", "second scrutineer's phrase",
                "third scrutineer's phrase")
 
-
-def _shot(page, name: str) -> None:
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -108,16 +103,6 @@ def meeting(live_server):
                 "scrutineers": [(u.username, u.totp_secret) for u in scrutineers]}
 
 
-def _log_in(page, base: str, username: str, secret: str | None = None) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#login", username)
-    page.fill("#password", PASSWORD)
-    page.click("main form button[type=submit]")
-    if secret:
-        page.wait_for_url(re.compile(r"/login/totp$"))
-        page.fill("#code", pyotp.TOTP(secret).now())
-        page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(r"/(c/\d+/|dashboard)$"))
 
 
 def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
@@ -127,20 +112,20 @@ def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
                                 is_mobile=True, has_touch=True)
     tab = phone.new_page()
     tab.set_default_timeout(15_000)
-    _log_in(tab, base, meeting["owner"])
+    log_in(tab, base, meeting["owner"], PASSWORD)
     tab.goto(f"{meeting['url']}/ballot")
-    _shot(tab, "vote-1-ballot")
+    shot(tab, "vote-1-ballot")
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
     tab.check("input[name=choice-m1][value=agree]")
     tab.check("input[name=final]")
     tab.click("#cast")
     tab.wait_for_selector("#confirm:not([hidden])")  # first press: the choices to confirm
     assert "选聘物业服务企业" in tab.inner_text("#confirm-list")
-    _shot(tab, "vote-2-confirm")
+    shot(tab, "vote-2-confirm")
     tab.click("#cast")  # second press: sealed on the phone, then sent
     tab.wait_for_url(re.compile(r"/board\?code="))
     found = tab.inner_text("#receipt-found")
-    _shot(tab, "vote-3-receipt")
+    shot(tab, "vote-3-receipt")
     code = tab.url.split("code=")[1]
     assert code in found
     with live_server.session() as s:
@@ -161,7 +146,8 @@ def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
     desk = browser.new_context(locale="en-US")
     office = desk.new_page()
     office.set_default_timeout(15_000)
-    _log_in(office, base, *meeting["committee"])
+    committee, secret = meeting["committee"]
+    log_in(office, base, committee, PASSWORD, secret)
     office.goto(meeting["url"])
     office.click("form[action$='/close'] button")
     office.wait_for_load_state()
@@ -170,19 +156,19 @@ def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
         context = browser.new_context(locale="en-US")
         tab = context.new_page()
         tab.set_default_timeout(30_000)
-        _log_in(tab, base, username, secret)
+        log_in(tab, base, username, PASSWORD, secret)
         tab.goto(f"{meeting['url']}/opening")
         tab.fill("#passphrase", passphrase)
         tab.click("main form button[type=submit]")
         tab.wait_for_load_state()
-        _shot(tab, f"vote-4-opening-{username}")
+        shot(tab, f"vote-4-opening-{username}")
         context.close()
 
     office.goto(f"{meeting['url']}/result")
     office.click("form[action$='/announce'] button")
     office.wait_for_url(re.compile(r"/result$"))
     text = office.inner_text("main")
-    _shot(office, "vote-5-announcement")
+    shot(office, "vote-5-announcement")
     assert "Adopted" in text
     assert "3 / 3 = 100.00 %" in text  # every owner took part, and all three agree
     pdf = office.request.get(f"{meeting['url']}/announcement.pdf")
