@@ -18,18 +18,17 @@ from elections import (
     KeyShareError,
     ScrutineerShare,
     Share,
-    WrongPassphraseError,
     build_bundle,
     combine_shares,
     count_board,
     definition_from_json,
     result_record,
     sign_result,
-    unprotect_share,
 )
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
+from ..keyshares import open_share
 from ..models import (
     BallotBox,
     BoardHead,
@@ -96,19 +95,10 @@ def bring_share(
         raise Forbidden(_("You hold no share of this ballot box."))
     if key.brought is not None:
         raise Conflict(_("You have already brought your share."))
-    try:
-        held = unprotect_share((share_text or key.protected_share).strip(), passphrase)
-    except WrongPassphraseError as exc:
-        raise DomainError(_("The passphrase does not open this share."),
-                          field="passphrase") from exc
-    except KeyShareError as exc:
-        raise DomainError(_("This is not a readable share: paste the whole CYSHARE1 text."),
-                          field="share") from exc
-    if held.box_id != box.box_id or held.scrutineer_id != key.scrutineer_id:
-        raise DomainError(_("This share belongs to another ballot box or another scrutineer."),
-                          field="share")
-    key.brought = {"x": held.share.x, "y": format(held.share.y, "x"),
-                   "signing_key": base64.b64encode(held.signing_key).decode()}
+    key.brought = open_share(
+        share_text or key.protected_share, passphrase, box_id=box.box_id,
+        holder_id=key.scrutineer_id,
+        mismatch=lambda: _("This share belongs to another ballot box or another scrutineer."))
     key.brought_at = now
     session.flush()
     record(session, actor=actor, action="meeting.share_brought", now=now,

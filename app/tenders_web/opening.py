@@ -20,9 +20,7 @@ from elections import (
     KeyShareError,
     ScrutineerShare,
     Share,
-    WrongPassphraseError,
     combine_shares,
-    unprotect_share,
 )
 from elections.errors import SealError
 from elections.sealing import BallotOpener
@@ -30,6 +28,7 @@ from elections.signatures import sign_record
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
+from ..keyshares import open_share
 from ..models import (
     KeyPurpose,
     Tender,
@@ -97,19 +96,10 @@ def bring_share(session: Session, *, actor: User, now: dt.datetime, tender: Tend
         raise Forbidden(_("You hold no share of this tender's boxes."))
     if key.brought is not None:
         raise Conflict(_("You have already brought your share."))
-    try:
-        held = unprotect_share((share_text or key.protected_share).strip(), passphrase)
-    except WrongPassphraseError as exc:
-        raise DomainError(_("The passphrase does not open this share."),
-                          field="passphrase") from exc
-    except KeyShareError as exc:
-        raise DomainError(_("This is not a readable share: paste the whole CYSHARE1 text."),
-                          field="share") from exc
-    if held.box_id != box_name(tender, purpose) or held.scrutineer_id != key.holder_id:
-        raise DomainError(_("This share belongs to another box or another key holder."),
-                          field="share")
-    key.brought = {"x": held.share.x, "y": format(held.share.y, "x"),
-                   "signing_key": base64.b64encode(held.signing_key).decode()}
+    key.brought = open_share(
+        share_text or key.protected_share, passphrase, box_id=box_name(tender, purpose),
+        holder_id=key.holder_id,
+        mismatch=lambda: _("This share belongs to another box or another key holder."))
     key.brought_at = now
     session.flush()
     record(session, actor=actor, action="tender.share_brought", now=now,

@@ -1,0 +1,34 @@
+"""A key holder's protected share, opened with their passphrase: the one way a scrutineer's or
+a committee member's share is brought to open a ballot box or a tender's box."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+
+from elections import KeyShareError, WrongPassphraseError, unprotect_share
+
+from .errors import DomainError
+
+
+def open_share(protected: str, passphrase: str, *, box_id: str, holder_id: str,
+               mismatch: Callable[[], str]) -> dict:
+    """The share as stored once brought (``x``, ``y`` in hex, the holder's signing key).
+
+    Errors name the field: a wrong passphrase, an unreadable text, or a share of another box
+    or holder (``mismatch()`` says so in the area's words; it is called only then, so the
+    service also runs outside a request)."""
+    try:
+        held = unprotect_share(protected.strip(), passphrase)
+    except WrongPassphraseError as exc:
+        raise DomainError(_("The passphrase does not open this share."),
+                          field="passphrase") from exc
+    except KeyShareError as exc:
+        raise DomainError(_("This is not a readable share: paste the whole CYSHARE1 text."),
+                          field="share") from exc
+    if held.box_id != box_id or held.scrutineer_id != holder_id:
+        raise DomainError(mismatch(), field="share")
+    return {"x": held.share.x, "y": format(held.share.y, "x"),
+            "signing_key": base64.b64encode(held.signing_key).decode()}
