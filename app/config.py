@@ -69,6 +69,10 @@ def from_environment() -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "SCHEMA_CHECK": True,
+        #: How received ballots join the board's chain: ``inline`` (in the cast's own
+        #: transaction) or ``background`` (after the commit, in batches, by a thread of the
+        #: worker). Unset: background when serving on PostgreSQL, inline otherwise.
+        "BOARD_CHAIN": os.environ.get("BOARD_CHAIN") or None,
         #: The MQTT broker of device alarms, and the first level of their topics.
         "MQTT_HOST": os.environ.get("MQTT_HOST", "127.0.0.1"),
         "MQTT_PORT": int(os.environ.get("MQTT_PORT", 1883)),

@@ -141,34 +141,39 @@ def roles_in(user: User, community: Community) -> frozenset[Role]:
     cache = g.setdefault("_roles_cache", {})
     key = (user.id, community.id)
     if key not in cache:
-        cache[key] = _compute_roles(user, community)
+        _community_and_roles(user, community.id)
     return cache[key]
 
 
-def _compute_roles(user: User, community: Community) -> frozenset[Role]:
-    s = db.session()
-    roles: set[Role] = set()
-    if user.is_site_admin:
-        roles.add(Role.ADMIN)
+def _community_and_roles(user: User, community_id: int) -> Community | None:
+    """The community and the roles ``user`` holds in it, in one round trip (every page asks);
+    the roles go to the request's cache."""
     person_ids = select(Person.id).where(
-        Person.user_id == user.id, Person.community_id == community.id
+        Person.user_id == user.id, Person.community_id == community_id
     )
-    # Owner and resident in one round trip: every page asks.
-    owns, resides = s.execute(select(
-        exists().where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None)),
-        exists().where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None)),
-    )).one()
+    rows = db.session().execute(
+        select(
+            Community,
+            exists().where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None)),
+            exists().where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None)),
+            RoleGrant.role, RoleGrant.community_id, RoleGrant.office_id,
+        ).outerjoin(RoleGrant, RoleGrant.user_id == user.id).where(Community.id == community_id)
+    ).all()
+    if not rows:
+        return None
+    community, owns, resides = rows[0][0], rows[0][1], rows[0][2]
+    roles: set[Role] = {Role.ADMIN} if user.is_site_admin else set()
     if owns:
         roles.add(Role.OWNER)
     if resides:
         roles.add(Role.RESIDENT)
-    grants = s.scalars(select(RoleGrant).where(RoleGrant.user_id == user.id)).all()
-    for grant in grants:
-        if grant.community_id == community.id or (
-            grant.office_id is not None and grant.office_id == community.office_id
-        ):
-            roles.add(grant.role)
-    return frozenset(roles)
+    for *_head, role, grant_community, grant_office in rows:
+        if role is not None and (grant_community == community.id or (
+            grant_office is not None and grant_office == community.office_id
+        )):
+            roles.add(role)
+    g.setdefault("_roles_cache", {})[(user.id, community.id)] = frozenset(roles)
+    return community
 
 
 def can(user: User, permission: Permission, community: Community | None = None) -> bool:
@@ -236,8 +241,12 @@ _ANONYMOUS = _Anonymous()
 MAX_ID = 2**31 - 1
 
 
-def load_community(community_id: int) -> Community:
-    community = db.session().get(Community, community_id)
+def load_community(community_id: int, user: User | None = None) -> Community:
+    """The community of the URL (404 when missing), with ``user``'s roles in it when given."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        community = _community_and_roles(user, community_id)
+    else:
+        community = db.session().get(Community, community_id)
     if community is None:
         abort(404)
     return community
@@ -261,7 +270,7 @@ def requires(permission: Permission) -> Callable:
                 return redirect(url_for("auth.login", next=request.full_path))
             community = None
             if "community_id" in kwargs:
-                community = load_community(kwargs.pop("community_id"))
+                community = load_community(kwargs.pop("community_id"), user)
                 kwargs["community"] = community
             if not can(user, permission, community):
                 abort(403)

@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
-from . import opening, proxies, services, turnout, voting
+from . import chainer, opening, proxies, services, turnout, voting
 from .views import _load
 
 bp = Blueprint("voting", __name__)
@@ -114,8 +114,11 @@ def my_share(community, meeting_id: int):
 @bp.route(f"{BASE}/ballot", methods=["GET", "POST"])
 @requires(Permission.VOTE_CAST)
 def ballot(community, meeting_id: int):
-    meeting = _load(community, meeting_id)
     s, now = db.session(), utcnow()
+    # A cast reads the box (locked for the cast), the meeting and the voter in one round trip.
+    box, voter = (voting.cast_box(s, meeting_id, current_user._get_current_object())
+                  if request.method == "POST" else (None, None))
+    meeting = _load(community, meeting_id)
     proxy = None
     if request.values.get("proxy"):
         proxy = s.get(Proxy, _int(request.values.get("proxy")))
@@ -127,7 +130,8 @@ def ballot(community, meeting_id: int):
                 s, actor=current_user, now=now, meeting=meeting,
                 sealed_b64=request.form["sealed"],
                 credential_b64=request.form.get("credential", ""),
-                signature_b64=request.form.get("signature", ""), on_behalf_of=proxy)
+                signature_b64=request.form.get("signature", ""), on_behalf_of=proxy, box=box,
+                voter=voter)
         else:
             if not request.form.get("final"):
                 raise DomainError(_("Tick the box to confirm that you understand a cast ballot "
@@ -135,7 +139,8 @@ def ballot(community, meeting_id: int):
             raw = {k[len("choice-"):]: v for k, v in request.form.items()
                    if k.startswith("choice-")}
             receipt = voting.cast_plain(s, actor=current_user, now=now, meeting=meeting,
-                                        raw_choices=raw, on_behalf_of=proxy)
+                                        raw_choices=raw, on_behalf_of=proxy, box=box,
+                                        voter=voter)
         flash(_("Your ballot is cast and sealed. Keep your receipt: %(code)s.",
                 code=receipt.tracking_code), "success")
         return _back(community, meeting, "voting.board", code=receipt.tracking_code)
@@ -167,6 +172,9 @@ def board(community, meeting_id: int):
     code = request.args.get("code", "").strip()
     found = voting.lookup_receipt(s, box, code) if (box and code) else None
     entries = voting.board_entries(s, box) if box else []
+    waiting = voting.pending_count(s, box) if box else 0
+    if waiting and chainer.chains_after_commit():
+        chainer.after_commit(s, box.id)  # left by a stopped worker: chain them now
     heads = []
     if box:
         from ..models import BoardHead
@@ -177,6 +185,7 @@ def board(community, meeting_id: int):
 
     return render_template("meetings/board.html", community=community, meeting=meeting,
                            box=box, entries=entries, heads=heads, code=code, found=found,
+                           waiting=waiting,
                            site_key=site_public_key(), site_fp=site_key_fingerprint())
 
 

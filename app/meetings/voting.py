@@ -3,8 +3,9 @@ board and its heads, and the close.
 
 Every rule of counting lives in ``elections``; this module loads, calls and stores. Services
 take ``session``, ``actor`` and ``now``, flush but never commit, and raise domain errors.
-A ballot joins the board under a lock on its box row, and the database refuses a second ballot
-for one voter (``board_entry`` is unique per box and voter) whatever the race.
+A ballot is received without waiting for any other (the database refuses a second ballot for
+one voter: ``board_entry`` is unique per box and voter, whatever the race) and then chained in
+batches under the box row's lock (:func:`chain_pending`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from elections import (
     CredentialError,
@@ -38,6 +39,7 @@ from elections import (
     make_ceremony,
     seal_ballot,
     sign_ballot,
+    tracking_code,
 )
 from elections import (
     Motion as BallotMotion,
@@ -68,6 +70,7 @@ from ..models import (
 )
 from ..register.summary import electorate_units
 from ..signing import sign
+from . import chainer
 
 CHOICES = ("agree", "disagree", "abstain")
 #: Proxies one holder may carry in one meeting when the community names no cap.
@@ -217,7 +220,7 @@ def credential_list(session: Session, box: BallotBox) -> CredentialList:
     rows = session.execute(
         select(BoxVoter.voter_id, BoardEntry.credential)
         .join(BoardEntry, BoardEntry.voter_ref == BoxVoter.id)
-        .where(BoardEntry.box_id == box.id)
+        .where(BoardEntry.box_id == box.id, BoardEntry.number.is_not(None))
     )
     return CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
                           tuple(CredentialEntry(v, bytes(c)) for v, c in rows))
@@ -240,18 +243,56 @@ def publish_head(session: Session, *, box: BallotBox, now: dt.datetime,
 
 @dataclass(frozen=True)
 class CastReceipt:
-    number: int
     tracking_code: str
-    record_hash: str
     cast_at: dt.datetime
+    #: The record's number and hash, when it was chained before the answer (else None).
+    number: int | None = None
+    record_hash: str | None = None
 
 
 def _lock_box(session: Session, box: BallotBox) -> BallotBox:
-    """The box row, locked until the transaction ends (appends are serialised)."""
+    """The box row, locked against everything until the transaction ends (the close)."""
     return session.execute(
         select(BallotBox).where(BallotBox.id == box.id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
+
+
+def _receiving_box(session: Session, box_pk: int) -> BallotBox | None:
+    """The box row under a key-share lock: casts do not wait for one another nor for the
+    chainer, but the close (``FOR UPDATE``) waits for every cast in flight, and a cast that
+    waited for the close reads the box as closed."""
+    return session.execute(
+        select(BallotBox).where(BallotBox.id == box_pk)
+        .with_for_update(read=True, key_share=True).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def cast_box(
+    session: Session, meeting_id: int, user: User | None = None,
+) -> tuple[BallotBox | None, BoxVoter | None]:
+    """The meeting's box read for a cast under a key-share lock (as :func:`_receiving_box`),
+    with the meeting and, given ``user``, the voter whose units they own: the one read a cast
+    makes of any of them."""
+    # contains_eager: the box holds its meeting, which the identity map would otherwise drop.
+    query = (select(BallotBox).join(BallotBox.meeting).options(contains_eager(BallotBox.meeting))
+             .where(BallotBox.meeting_id == meeting_id))
+    if user is not None:
+        query = query.add_columns(BoxVoter).outerjoin(
+            BoxVoter, BoxVoter.id == _voter_ref_of(user, BallotBox.id))
+    row = session.execute(query.with_for_update(of=BallotBox, read=True, key_share=True)
+                          .execution_options(populate_existing=True)).first()
+    if row is None:
+        return None, None
+    return row[0], (row[1] if user is not None else None)
+
+
+def _voter_ref_of(user: User, box_pk):
+    owned = (select(Ownership.unit_id).join(Person, Person.id == Ownership.person_id)
+             .where(Person.user_id == user.id, Ownership.ended_at.is_(None)))
+    return (select(BoxVoterUnit.voter_ref)
+            .where(BoxVoterUnit.box_id == box_pk, BoxVoterUnit.unit_id.in_(owned))
+            .limit(1).scalar_subquery())
 
 
 def ballot_of(session: Session, box: BallotBox, voter: BoxVoter) -> BoardEntry | None:
@@ -267,15 +308,17 @@ def already_cast_message(entry: BoardEntry) -> str:
 def append_ballot(
     session: Session, *, actor: User, now: dt.datetime, box: BallotBox, voter: BoxVoter,
     sealed: bytes, credential: bytes, signature: bytes, channel: Channel,
-    server_sealed: bool, proxy: Proxy | None = None,
+    server_sealed: bool, proxy: Proxy | None = None, box_read_for_cast: bool = False,
 ) -> CastReceipt:
-    """Check a signed sealed ballot and chain it onto the board: the one way a ballot joins.
+    """Check a signed sealed ballot and receive it onto the board: the one way a ballot joins.
 
-    Everything that can be checked without the box row is checked first, so the row lock
-    (which serialises the chain) is held only for the append itself: one locked read, the
-    writes and the commit. A second ballot of a voter, or a second use of a credential, is
-    refused by the board's unique constraints, whatever the race; only then is the first
-    ballot looked up, to say when it was cast.
+    The ballot is written without a place on the chain; the database refuses a second ballot
+    of a voter, or a second use of a credential, by the board's unique constraints whatever
+    the race (only then is the first ballot looked up, to say when it was cast). Its receipt
+    code hashes the sealed ballot alone, so the owner has it at once. The chainer then gives
+    received ballots their numbers and hashes in batches (:func:`chain_pending`): in the same
+    transaction (SQLite, tests, commands) or, serving on PostgreSQL, right after the commit in
+    a thread of the worker, so that casts never queue behind one lock.
     """
     entries = CredentialList(box.box_id, CredentialMode.SITE_ISSUED,
                              (CredentialEntry(voter.voter_id, credential),))
@@ -284,22 +327,16 @@ def append_ballot(
     except CredentialError as exc:
         raise DomainError(_("The ballot's signature does not verify: it was not cast. "
                             "Reload the page and try again.")) from exc
-    box = _lock_box(session, box)
+    if not box_read_for_cast:
+        box = _receiving_box(session, box.id)
     if box.closed_at is not None:
         raise Conflict(_("Voting has closed."))
-    number = box.board_count + 1
-    rec = chain_record(bytes(box.board_hash), number, credential, signature, sealed,
-                       server_sealed=server_sealed)
-    session.add(BoardEntry(
-        box_id=box.id, number=number, voter_ref=voter.id, credential=credential,
-        signature=signature, sealed=sealed, prev_hash=rec.prev_hash, record_hash=rec.hash,
-        server_sealed=server_sealed, tracking_code=rec.tracking_code, channel=channel,
-        proxy_id=proxy.id if proxy else None, cast_by_id=actor.id, cast_at=now,
-    ))
-    box.board_count, box.board_hash = number, rec.hash
-    box.participating_area = (box.participating_area or 0) + voter.area
-    if box.turnout_at is None or now - box.turnout_at >= TURNOUT_STEP:
-        _turnout_point(session, box, now)
+    entry = BoardEntry(
+        box_id=box.id, voter_ref=voter.id, credential=credential, signature=signature,
+        sealed=sealed, server_sealed=server_sealed, tracking_code=tracking_code(sealed),
+        channel=channel, proxy_id=proxy.id if proxy else None, cast_by_id=actor.id, cast_at=now,
+    )
+    session.add(entry)
     try:
         session.flush()
     except IntegrityError as exc:  # a racing second ballot, or a credential used twice
@@ -307,7 +344,50 @@ def append_ballot(
         first = ballot_of(session, box, voter)
         raise Conflict(already_cast_message(first) if first else _(
             "This voting credential has already been used.")) from exc
-    return CastReceipt(number, rec.tracking_code, rec.hash.hex(), now)
+    if chainer.chains_after_commit():
+        chainer.after_commit(session, box.id)
+        return CastReceipt(entry.tracking_code, now)
+    chain_pending(session, box.id)
+    return CastReceipt(entry.tracking_code, now, entry.number, bytes(entry.record_hash).hex())
+
+
+def chain_pending(session: Session, box_pk: int) -> int:
+    """Give the box's received ballots their place on the chain, in the order received.
+
+    Holds the box row (``FOR NO KEY UPDATE``: receiving goes on meanwhile) while it numbers and
+    hashes them and moves the head, area and turnout on. Returns how many were chained.
+    """
+    box = session.execute(
+        select(BallotBox).where(BallotBox.id == box_pk).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    rows = session.execute(
+        select(BoardEntry, BoxVoter.area).join(BoxVoter, BoxVoter.id == BoardEntry.voter_ref)
+        .where(BoardEntry.box_id == box.id, BoardEntry.number.is_(None))
+        .order_by(BoardEntry.id)
+    ).all()
+    if not rows:
+        return 0
+    previous, number = bytes(box.board_hash), box.board_count
+    area = box.participating_area or 0
+    for entry, voter_area in rows:
+        number += 1
+        rec = chain_record(previous, number, bytes(entry.credential), bytes(entry.signature),
+                           bytes(entry.sealed), server_sealed=entry.server_sealed)
+        entry.number, entry.prev_hash, entry.record_hash = number, rec.prev_hash, rec.hash
+        previous, area = rec.hash, area + voter_area
+    box.board_count, box.board_hash, box.participating_area = number, previous, area
+    last = max(entry.cast_at for entry, _area in rows)
+    if box.turnout_at is None or last - box.turnout_at >= TURNOUT_STEP:
+        _turnout_point(session, box, last)
+    session.flush()
+    return len(rows)
+
+
+def pending_count(session: Session, box: BallotBox) -> int:
+    """Ballots received and not chained yet (for a moment, while ballots arrive)."""
+    return session.scalar(select(func.count(BoardEntry.id)).where(
+        BoardEntry.box_id == box.id, BoardEntry.number.is_(None))) or 0
 
 
 #: Turnout points for the chart: at most one a minute while ballots arrive.
@@ -362,11 +442,7 @@ def voter_of_person(session: Session, box: BallotBox, person_id: int) -> BoxVote
 
 def voter_of_user(session: Session, box: BallotBox, user: User) -> BoxVoter | None:
     """The voter whose units ``user`` owns (through any of their register entries)."""
-    owned = (select(Ownership.unit_id).join(Person, Person.id == Ownership.person_id)
-             .where(Person.user_id == user.id, Ownership.ended_at.is_(None)))
-    return session.scalar(
-        select(BoxVoter).join(BoxVoterUnit, BoxVoterUnit.voter_ref == BoxVoter.id)
-        .where(BoxVoterUnit.box_id == box.id, BoxVoterUnit.unit_id.in_(owned)).limit(1))
+    return session.scalar(select(BoxVoter).where(BoxVoter.id == _voter_ref_of(user, box.id)))
 
 
 def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | None:
@@ -378,9 +454,11 @@ def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | 
 def cast_online(
     session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
     credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
+    box: BallotBox | None = None, voter: BoxVoter | None = None,
 ) -> CastReceipt:
-    """An owner's ballot sealed and signed in their browser (or by their proxy's)."""
-    box = require_voting_open(meeting, box_of(session, meeting), now)
+    """An owner's ballot sealed and signed in their browser (or by their proxy's); ``box`` and
+    ``voter`` as :func:`cast_box` read them, when the caller did."""
+    box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
     try:
         sealed = base64.b64decode(sealed_b64, validate=True)
         credential = base64.b64decode(credential_b64, validate=True)
@@ -389,30 +467,31 @@ def cast_online(
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast.")) from exc
     if len(credential) != 32 or len(signature) != 64 or not 50 < len(sealed) < 20_000:
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast."))
-    voter, channel = _voter_for(session, box, actor, on_behalf_of)
+    voter, channel = _voter_for(session, box, actor, on_behalf_of, voter)
     receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                             credential=credential, signature=signature, channel=channel,
-                            server_sealed=False, proxy=on_behalf_of)
+                            server_sealed=False, proxy=on_behalf_of, box_read_for_cast=True)
     return receipt
 
 
 def cast_plain(
     session: Session, *, actor: User, now: dt.datetime, meeting: Meeting,
     raw_choices: dict[str, str], on_behalf_of: Proxy | None = None,
+    box: BallotBox | None = None, voter: BoxVoter | None = None,
 ) -> CastReceipt:
     """A ballot from a browser without JavaScript: the server seals it and marks it so."""
-    box = require_voting_open(meeting, box_of(session, meeting), now)
+    box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
     choices = clean_choices(box, raw_choices)
-    voter, channel = _voter_for(session, box, actor, on_behalf_of)
+    voter, channel = _voter_for(session, box, actor, on_behalf_of, voter)
     sealed, credential, signature = server_sealed_ballot(box, choices)
     return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                          credential=credential, signature=signature, channel=channel,
-                         server_sealed=True, proxy=on_behalf_of)
+                         server_sealed=True, proxy=on_behalf_of, box_read_for_cast=True)
 
 
-def _voter_for(session, box, actor, proxy) -> tuple[BoxVoter, Channel]:
+def _voter_for(session, box, actor, proxy, known=None) -> tuple[BoxVoter, Channel]:
     if proxy is None:
-        voter = voter_of_user(session, box, actor)
+        voter = known or voter_of_user(session, box, actor)
         if voter is None:
             raise Forbidden(_("You own no unit in this community's register for this meeting."))
         return voter, Channel.ONLINE
@@ -428,7 +507,9 @@ def _voter_for(session, box, actor, proxy) -> tuple[BoxVoter, Channel]:
 
 
 def board_entries(session: Session, box: BallotBox) -> list[BoardEntry]:
-    return list(session.scalars(select(BoardEntry).where(BoardEntry.box_id == box.id)
+    """The chained records, in order (a ballot received a moment ago is not among them yet)."""
+    return list(session.scalars(select(BoardEntry).where(BoardEntry.box_id == box.id,
+                                                         BoardEntry.number.is_not(None))
                                 .order_by(BoardEntry.number)))
 
 
@@ -451,7 +532,8 @@ def close_voting(session: Session, *, actor: User, now: dt.datetime, meeting: Me
     if now < meeting.voting_closes_at:
         raise Conflict(_("Voting runs until %(when)s: it cannot be closed earlier.",
                          when=format_datetime(meeting.voting_closes_at, "medium")))
-    box = _lock_box(session, box)
+    box = _lock_box(session, box)  # waits for the casts in flight; none after it
+    chain_pending(session, box.id)
     if box.board_count and box.turnout_at != now:
         _turnout_point(session, box, now)  # the chart ends on the final figure
     head = publish_head(session, box=box, now=now, closing=True)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,7 +61,7 @@ class BallotBox(Base):
     definition: Mapped[dict] = mapped_column(JSON)
     #: The pseudonymised register frozen at the ceremony (``Electorate.to_json()``).
     electorate: Mapped[dict] = mapped_column(JSON, deferred=True)
-    #: Number and hash of the last record: the row is locked while appending.
+    #: Number and hash of the last chained record (the chainer holds the row while chaining).
     board_count: Mapped[int] = mapped_column(default=0)
     #: The area of the voters on the board (kept with the count, for the turnout points).
     participating_area: Mapped[Decimal] = mapped_column(Area, default=Decimal(0))
@@ -138,7 +139,12 @@ class ScrutineerKey(Base):
 
 
 class BoardEntry(Base):
-    """One record of the bulletin board: a sealed, signed ballot. Never updated or deleted."""
+    """One record of the bulletin board: a sealed, signed ballot.
+
+    A ballot is *received* (its row written, the unique constraints refusing a second one) and
+    then *chained*: the chainer gives it its number and hashes, once, in a batch under the box
+    row's lock. Nothing else ever updates or deletes a row.
+    """
 
     __tablename__ = "board_entry"
     __table_args__ = (
@@ -148,18 +154,27 @@ class BoardEntry(Base):
         #: A voting credential signs one ballot of its box.
         UniqueConstraint("box_id", "credential"),
         CheckConstraint("number >= 1", name="number_positive"),
+        #: Received and not chained yet has no number and no hashes; chained has all three.
+        CheckConstraint("(number IS NULL AND prev_hash IS NULL AND record_hash IS NULL) OR "
+                        "(number IS NOT NULL AND prev_hash IS NOT NULL "
+                        "AND record_hash IS NOT NULL)", name="chained_whole"),
+        #: The chainer's look-up: the received ballots of a box still waiting for a number.
+        Index("ix_board_entry_pending", "box_id", "id", postgresql_where=text("number IS NULL"),
+              sqlite_where=text("number IS NULL")),
     )
 
     id: Mapped[intpk]
     box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"), index=True)
-    number: Mapped[int]
+    #: Set by the chainer (None while the ballot waits for its place on the chain).
+    number: Mapped[int | None]
     voter_ref: Mapped[int] = mapped_column(ForeignKey("box_voter.id"))
     credential: Mapped[bytes] = mapped_column(LargeBinary(32))
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
-    record_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    record_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     server_sealed: Mapped[bool] = mapped_column(default=False)
+    #: The receipt's code: a hash of the sealed ballot alone, so it is known at receipt.
     tracking_code: Mapped[str] = mapped_column(String(11), index=True)
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     proxy_id: Mapped[int | None] = mapped_column(ForeignKey("proxy.id"))

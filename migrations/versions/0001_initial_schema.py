@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:50:51.614124
+Create Date: 2026-12-04 18:56:15.569516
 """
 
 from alembic import op
@@ -885,19 +885,20 @@ def upgrade() -> None:
     op.create_table('board_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('box_id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=True),
     sa.Column('voter_ref', sa.Integer(), nullable=False),
     sa.Column('credential', sa.LargeBinary(length=32), nullable=False),
     sa.Column('signature', sa.LargeBinary(length=64), nullable=False),
     sa.Column('sealed', sa.LargeBinary(), nullable=False),
-    sa.Column('prev_hash', sa.LargeBinary(length=32), nullable=False),
-    sa.Column('record_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('prev_hash', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('record_hash', sa.LargeBinary(length=32), nullable=True),
     sa.Column('server_sealed', sa.Boolean(), nullable=False),
     sa.Column('tracking_code', sa.String(length=11), nullable=False),
     sa.Column('channel', sa.Enum('online', 'paper', 'proxy', name='channel', native_enum=False, length=32), nullable=False),
     sa.Column('proxy_id', sa.Integer(), nullable=True),
     sa.Column('cast_by_id', sa.Integer(), nullable=False),
     sa.Column('cast_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('(number IS NULL AND prev_hash IS NULL AND record_hash IS NULL) OR (number IS NOT NULL AND prev_hash IS NOT NULL AND record_hash IS NOT NULL)', name=op.f('ck_board_entry_chained_whole')),
     sa.CheckConstraint('number >= 1', name=op.f('ck_board_entry_number_positive')),
     sa.ForeignKeyConstraint(['box_id'], ['ballot_box.id'], name=op.f('fk_board_entry_box_id_ballot_box')),
     sa.ForeignKeyConstraint(['cast_by_id'], ['user_account.id'], name=op.f('fk_board_entry_cast_by_id_user_account')),
@@ -910,6 +911,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_board_entry_box_id'), ['box_id'], unique=False)
+        batch_op.create_index('ix_board_entry_pending', ['box_id', 'id'], unique=False, postgresql_where=sa.text('number IS NULL'), sqlite_where=sa.text('number IS NULL'))
         batch_op.create_index(batch_op.f('ix_board_entry_tracking_code'), ['tracking_code'], unique=False)
 
     op.create_table('box_voter_unit',
@@ -1297,6 +1299,7 @@ def downgrade() -> None:
     op.drop_table('box_voter_unit')
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_board_entry_tracking_code'))
+        batch_op.drop_index('ix_board_entry_pending', postgresql_where=sa.text('number IS NULL'), sqlite_where=sa.text('number IS NULL'))
         batch_op.drop_index(batch_op.f('ix_board_entry_box_id'))
 
     op.drop_table('board_entry')

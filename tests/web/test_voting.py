@@ -146,3 +146,36 @@ def test_the_whole_vote_opens_counts_announces_and_verifies(client, login, world
     report = verify_bundle(io.BytesIO(bundle.data).getvalue())
     assert report.ok, report.discrepancies
     assert zipfile.ZipFile(io.BytesIO(bundle.data)).namelist()
+
+
+def test_a_ballot_received_and_not_yet_chained_is_on_its_receipt_and_the_close_chains_it(
+        client, login, world, db_session, monkeypatch):
+    """Serving on PostgreSQL, a cast answers once its ballot is received; the worker's chainer
+    numbers it a moment later. If that worker stopped first, the receipt is still good, the
+    board says a ballot waits, and the close chains it before it publishes the closing head."""
+    from app.meetings import chainer
+
+    monkeypatch.setattr(chainer, "chains_after_commit", lambda: True)
+    monkeypatch.setattr(chainer, "after_commit", lambda session, box_pk: None)  # it stopped
+    for owner, choice in zip(world.owners[:3], ("agree", "agree", "disagree")):
+        login(owner)
+        assert client.post(world.url("/ballot"), data={"choice-m1": choice,
+                                                        "final": "1"}).status_code == 302
+    entries = db_session.query(BoardEntry).all()
+    assert len(entries) == 3 and all(e.number is None for e in entries)
+    board = client.get(world.url(f"/board?lang=en&code={entries[0].tracking_code}"))
+    text = board.get_data(as_text=True)
+    assert "taking its place on the chain" in text
+    assert "3 more ballots received" in text
+    again = client.post(world.url("/ballot?lang=en"), data={"choice-m1": "agree",
+                                                             "final": "1"})
+    assert again.status_code == 409  # received is cast: a second one is refused all the same
+    monkeypatch.undo()
+    _close_and_open(client, login, world, db_session)
+    db_session.expire_all()
+    numbers = sorted(e.number for e in db_session.query(BoardEntry).all())
+    assert numbers == [1, 2, 3]
+    login(world.committee)
+    bundle = client.get(world.url("/bundle.zip"))
+    report = verify_bundle(io.BytesIO(bundle.data).getvalue())
+    assert report.ok, report.discrepancies
