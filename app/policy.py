@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flask import abort, g, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from . import db
 from .models import Community, Ownership, Person, Residency, Role, RoleGrant, User
@@ -145,20 +145,26 @@ def roles_in(user: User, community: Community) -> frozenset[Role]:
     return cache[key]
 
 
+@functools.cache
+def _community_and_roles_query():
+    """Built once: building it costs more than running it, and every page runs it."""
+    user_id, community_id = bindparam("user_id"), bindparam("community_id")
+    person_ids = select(Person.id).where(
+        Person.user_id == user_id, Person.community_id == community_id
+    )
+    return select(
+        Community,
+        exists().where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None)),
+        exists().where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None)),
+        RoleGrant.role, RoleGrant.community_id, RoleGrant.office_id,
+    ).outerjoin(RoleGrant, RoleGrant.user_id == user_id).where(Community.id == community_id)
+
+
 def _community_and_roles(user: User, community_id: int) -> Community | None:
     """The community and the roles ``user`` holds in it, in one round trip (every page asks);
     the roles go to the request's cache."""
-    person_ids = select(Person.id).where(
-        Person.user_id == user.id, Person.community_id == community_id
-    )
-    rows = db.session().execute(
-        select(
-            Community,
-            exists().where(Ownership.person_id.in_(person_ids), Ownership.ended_at.is_(None)),
-            exists().where(Residency.person_id.in_(person_ids), Residency.ended_at.is_(None)),
-            RoleGrant.role, RoleGrant.community_id, RoleGrant.office_id,
-        ).outerjoin(RoleGrant, RoleGrant.user_id == user.id).where(Community.id == community_id)
-    ).all()
+    rows = db.session().execute(_community_and_roles_query(),
+                                {"user_id": user.id, "community_id": community_id}).all()
     if not rows:
         return None
     community, owns, resides = rows[0][0], rows[0][1], rows[0][2]

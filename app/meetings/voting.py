@@ -13,13 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -274,22 +275,29 @@ def cast_box(
     """The meeting's box read for a cast under a key-share lock (as :func:`_receiving_box`),
     with the meeting and, given ``user``, the voter whose units they own: the one read a cast
     makes of any of them."""
-    # contains_eager: the box holds its meeting, which the identity map would otherwise drop.
-    query = (select(BallotBox).join(BallotBox.meeting).options(contains_eager(BallotBox.meeting))
-             .where(BallotBox.meeting_id == meeting_id))
-    if user is not None:
-        query = query.add_columns(BoxVoter).outerjoin(
-            BoxVoter, BoxVoter.id == _voter_ref_of(user, BallotBox.id))
-    row = session.execute(query.with_for_update(of=BallotBox, read=True, key_share=True)
-                          .execution_options(populate_existing=True)).first()
+    params = {"meeting_id": meeting_id, "user_id": user.id if user is not None else 0}
+    row = session.execute(_cast_box_query(user is not None), params).first()
     if row is None:
         return None, None
     return row[0], (row[1] if user is not None else None)
 
 
-def _voter_ref_of(user: User, box_pk):
+@functools.cache
+def _cast_box_query(with_voter: bool):
+    """Built once: building a statement costs more than running it, at every cast."""
+    # contains_eager: the box holds its meeting, which the identity map would otherwise drop.
+    query = (select(BallotBox).join(BallotBox.meeting).options(contains_eager(BallotBox.meeting))
+             .where(BallotBox.meeting_id == bindparam("meeting_id")))
+    if with_voter:
+        query = query.add_columns(BoxVoter).outerjoin(
+            BoxVoter, BoxVoter.id == _voter_ref_of(bindparam("user_id"), BallotBox.id))
+    return (query.with_for_update(of=BallotBox, read=True, key_share=True)
+            .execution_options(populate_existing=True))
+
+
+def _voter_ref_of(user_id, box_pk):
     owned = (select(Ownership.unit_id).join(Person, Person.id == Ownership.person_id)
-             .where(Person.user_id == user.id, Ownership.ended_at.is_(None)))
+             .where(Person.user_id == user_id, Ownership.ended_at.is_(None)))
     return (select(BoxVoterUnit.voter_ref)
             .where(BoxVoterUnit.box_id == box_pk, BoxVoterUnit.unit_id.in_(owned))
             .limit(1).scalar_subquery())
@@ -331,14 +339,15 @@ def append_ballot(
         box = _receiving_box(session, box.id)
     if box.closed_at is not None:
         raise Conflict(_("Voting has closed."))
-    entry = BoardEntry(
-        box_id=box.id, voter_ref=voter.id, credential=credential, signature=signature,
-        sealed=sealed, server_sealed=server_sealed, tracking_code=tracking_code(sealed),
-        channel=channel, proxy_id=proxy.id if proxy else None, cast_by_id=actor.id, cast_at=now,
-    )
-    session.add(entry)
+    code = tracking_code(sealed)
     try:
-        session.flush()
+        session.flush()  # whatever the caller has pending goes first
+        entry_id = session.execute(_receive_statement(), {
+            "box_id": box.id, "voter_ref": voter.id, "credential": credential,
+            "signature": signature, "sealed": sealed, "server_sealed": server_sealed,
+            "tracking_code": code, "channel": channel, "proxy_id": proxy.id if proxy else None,
+            "cast_by_id": actor.id, "cast_at": now,
+        }).scalar_one()
     except IntegrityError as exc:  # a racing second ballot, or a credential used twice
         session.rollback()
         first = ballot_of(session, box, voter)
@@ -346,9 +355,16 @@ def append_ballot(
             "This voting credential has already been used.")) from exc
     if chainer.chains_after_commit():
         chainer.after_commit(session, box.id)
-        return CastReceipt(entry.tracking_code, now)
+        return CastReceipt(code, now)
     chain_pending(session, box.id)
-    return CastReceipt(entry.tracking_code, now, entry.number, bytes(entry.record_hash).hex())
+    entry = session.get(BoardEntry, entry_id)
+    return CastReceipt(code, now, entry.number, bytes(entry.record_hash).hex())
+
+
+@functools.cache
+def _receive_statement():
+    """One insert, built once (the unit of work costs more than the insert, at every cast)."""
+    return insert(BoardEntry).returning(BoardEntry.id)
 
 
 def chain_pending(session: Session, box_pk: int) -> int:
@@ -442,7 +458,7 @@ def voter_of_person(session: Session, box: BallotBox, person_id: int) -> BoxVote
 
 def voter_of_user(session: Session, box: BallotBox, user: User) -> BoxVoter | None:
     """The voter whose units ``user`` owns (through any of their register entries)."""
-    return session.scalar(select(BoxVoter).where(BoxVoter.id == _voter_ref_of(user, box.id)))
+    return session.scalar(select(BoxVoter).where(BoxVoter.id == _voter_ref_of(user.id, box.id)))
 
 
 def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | None:
