@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 #: How long the thread waits after a wake before it chains (the batch gathers meanwhile).
-GATHER_SECONDS = 0.05
+GATHER_SECONDS = 0.2
 _PENDING_KEY = "courtyard.chain_boxes"
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -68,6 +68,7 @@ from ..models import (
     ScrutineerKey,
     TurnoutPoint,
     User,
+    utcnow,
 )
 from ..register.summary import electorate_units
 from ..signing import sign
@@ -259,22 +260,11 @@ def _lock_box(session: Session, box: BallotBox) -> BallotBox:
     ).scalar_one()
 
 
-def _receiving_box(session: Session, box_pk: int) -> BallotBox | None:
-    """The box row under a key-share lock: casts do not wait for one another nor for the
-    chainer, but the close (``FOR UPDATE``) waits for every cast in flight, and a cast that
-    waited for the close reads the box as closed."""
-    return session.execute(
-        select(BallotBox).where(BallotBox.id == box_pk)
-        .with_for_update(read=True, key_share=True).execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-
-
 def cast_box(
     session: Session, meeting_id: int, user: User | None = None,
 ) -> tuple[BallotBox | None, BoxVoter | None]:
-    """The meeting's box read for a cast under a key-share lock (as :func:`_receiving_box`),
-    with the meeting and, given ``user``, the voter whose units they own: the one read a cast
-    makes of any of them."""
+    """The meeting's box read for a cast, with the meeting and, given ``user``, the voter whose
+    units they own: the one read a cast makes of any of them."""
     params = {"meeting_id": meeting_id, "user_id": user.id if user is not None else 0}
     row = session.execute(_cast_box_query(user is not None), params).first()
     if row is None:
@@ -291,8 +281,7 @@ def _cast_box_query(with_voter: bool):
     if with_voter:
         query = query.add_columns(BoxVoter).outerjoin(
             BoxVoter, BoxVoter.id == _voter_ref_of(bindparam("user_id"), BallotBox.id))
-    return (query.with_for_update(of=BallotBox, read=True, key_share=True)
-            .execution_options(populate_existing=True))
+    return query.execution_options(populate_existing=True)
 
 
 def _voter_ref_of(user_id, box_pk):
@@ -316,7 +305,7 @@ def already_cast_message(entry: BoardEntry) -> str:
 def append_ballot(
     session: Session, *, actor: User, now: dt.datetime, box: BallotBox, voter: BoxVoter,
     sealed: bytes, credential: bytes, signature: bytes, channel: Channel,
-    server_sealed: bool, proxy: Proxy | None = None, box_read_for_cast: bool = False,
+    server_sealed: bool, proxy: Proxy | None = None,
 ) -> CastReceipt:
     """Check a signed sealed ballot and receive it onto the board: the one way a ballot joins.
 
@@ -335,8 +324,6 @@ def append_ballot(
     except CredentialError as exc:
         raise DomainError(_("The ballot's signature does not verify: it was not cast. "
                             "Reload the page and try again.")) from exc
-    if not box_read_for_cast:
-        box = _receiving_box(session, box.id)
     if box.closed_at is not None:
         raise Conflict(_("Voting has closed."))
     code = tracking_code(sealed)
@@ -353,12 +340,36 @@ def append_ballot(
         first = ballot_of(session, box, voter)
         raise Conflict(already_cast_message(first) if first else _(
             "This voting credential has already been used.")) from exc
+    _refuse_if_closed_meanwhile(session, box)
     if chainer.chains_after_commit():
         chainer.after_commit(session, box.id)
         return CastReceipt(code, now)
     chain_pending(session, box.id)
     entry = session.get(BoardEntry, entry_id)
     return CastReceipt(code, now, entry.number, bytes(entry.record_hash).hex())
+
+
+#: Clocks of the site's processes agree within this (one host, or hosts kept in time).
+CLOCK_MARGIN = dt.timedelta(seconds=5)
+
+
+def _refuse_if_closed_meanwhile(session: Session, box: BallotBox) -> None:
+    """Refuse a ballot whose box was closed while it was being received.
+
+    The insert holds the box row in key-share (its foreign key), which the close's ``FOR
+    UPDATE`` waits for: a close that began after the insert chains the ballot. Only a close
+    that began before it can miss it, and no close begins before the end of the window. So
+    an insert done before the window's end (by the clock, with a margin) is safe as it is;
+    after it, the box is read again — a fresh read, which the close, if it was first, has
+    committed by now — and a closed box refuses the ballot.
+    """
+    if utcnow() < box.meeting.voting_closes_at - CLOCK_MARGIN:
+        return
+    closed = session.execute(select(BallotBox.closed_at).where(BallotBox.id == box.id)
+                             .execution_options(populate_existing=True)).scalar_one()
+    if closed is not None:
+        session.rollback()
+        raise Conflict(_("Voting has closed."))
 
 
 @functools.cache
@@ -377,27 +388,49 @@ def chain_pending(session: Session, box_pk: int) -> int:
         select(BallotBox).where(BallotBox.id == box_pk).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
-    rows = session.execute(
-        select(BoardEntry, BoxVoter.area).join(BoxVoter, BoxVoter.id == BoardEntry.voter_ref)
-        .where(BoardEntry.box_id == box.id, BoardEntry.number.is_(None))
-        .order_by(BoardEntry.id)
-    ).all()
+    rows = session.execute(_pending_query(), {"box_pk": box.id}).all()
     if not rows:
         return 0
     previous, number = bytes(box.board_hash), box.board_count
     area = box.participating_area or 0
-    for entry, voter_area in rows:
+    links = []
+    for row in rows:
         number += 1
-        rec = chain_record(previous, number, bytes(entry.credential), bytes(entry.signature),
-                           bytes(entry.sealed), server_sealed=entry.server_sealed)
-        entry.number, entry.prev_hash, entry.record_hash = number, rec.prev_hash, rec.hash
-        previous, area = rec.hash, area + voter_area
+        rec = chain_record(previous, number, bytes(row.credential), bytes(row.signature),
+                           bytes(row.sealed), server_sealed=row.server_sealed)
+        links.append({"entry_id": row.id, "number": number, "prev_hash": rec.prev_hash,
+                      "record_hash": rec.hash})
+        previous, area = rec.hash, area + row.area
+    session.execute(_link_statement(), links)  # one round trip for the batch
+    chained = {link["entry_id"] for link in links}
+    for obj in list(session.identity_map.values()):  # an entry this session holds is stale
+        if isinstance(obj, BoardEntry) and obj.id in chained:
+            session.expire(obj)
     box.board_count, box.board_hash, box.participating_area = number, previous, area
-    last = max(entry.cast_at for entry, _area in rows)
+    last = max(row.cast_at for row in rows)
     if box.turnout_at is None or last - box.turnout_at >= TURNOUT_STEP:
         _turnout_point(session, box, last)
     session.flush()
     return len(rows)
+
+
+@functools.cache
+def _pending_query():
+    return (select(BoardEntry.id, BoardEntry.credential, BoardEntry.signature,
+                   BoardEntry.sealed, BoardEntry.server_sealed, BoardEntry.cast_at, BoxVoter.area)
+            .join(BoxVoter, BoxVoter.id == BoardEntry.voter_ref)
+            .where(BoardEntry.box_id == bindparam("box_pk"), BoardEntry.number.is_(None))
+            .order_by(BoardEntry.id))
+
+
+@functools.cache
+def _link_statement():
+    """A received ballot's place on the chain, written once (``number IS NULL`` guards it)."""
+    return (update(BoardEntry.__table__)
+            .where(BoardEntry.__table__.c.id == bindparam("entry_id"),
+                   BoardEntry.__table__.c.number.is_(None))
+            .values(number=bindparam("number"), prev_hash=bindparam("prev_hash"),
+                    record_hash=bindparam("record_hash")))
 
 
 def pending_count(session: Session, box: BallotBox) -> int:
@@ -486,7 +519,7 @@ def cast_online(
     voter, channel = _voter_for(session, box, actor, on_behalf_of, voter)
     receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                             credential=credential, signature=signature, channel=channel,
-                            server_sealed=False, proxy=on_behalf_of, box_read_for_cast=True)
+                            server_sealed=False, proxy=on_behalf_of)
     return receipt
 
 
@@ -502,7 +535,7 @@ def cast_plain(
     sealed, credential, signature = server_sealed_ballot(box, choices)
     return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                          credential=credential, signature=signature, channel=channel,
-                         server_sealed=True, proxy=on_behalf_of, box_read_for_cast=True)
+                         server_sealed=True, proxy=on_behalf_of)
 
 
 def _voter_for(session, box, actor, proxy, known=None) -> tuple[BoxVoter, Channel]:

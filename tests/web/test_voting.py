@@ -179,3 +179,28 @@ def test_a_ballot_received_and_not_yet_chained_is_on_its_receipt_and_the_close_c
     bundle = client.get(world.url("/bundle.zip"))
     report = verify_bundle(io.BytesIO(bundle.data).getvalue())
     assert report.ok, report.discrepancies
+
+
+def test_a_ballot_whose_box_closed_while_it_was_received_is_refused(world, db_session, app):
+    """After the window's end, a cast that read the box open re-reads it after its insert:
+    a close that got in first (and published its head without this ballot) refuses it."""
+    from sqlalchemy import update
+
+    from app.errors import Conflict
+    from app.models import BallotBox
+
+    box = voting.box_of(db_session, world.meeting)
+    voter = voting.voter_of_user(db_session, box, world.owners[0])
+    sealed, credential, signature = voting.server_sealed_ballot(box, {"m1": "agree"})
+    world.meeting.voting_closes_at = utcnow() - dt.timedelta(seconds=1)
+    db_session.flush()
+    # The close commits between this cast's read of the box and its insert.
+    db_session.execute(update(BallotBox).where(BallotBox.id == box.id)
+                       .values(closed_at=utcnow()).execution_options(synchronize_session=False))
+    assert box.closed_at is None  # what the cast read
+    with app.test_request_context(), pytest.raises(Conflict, match="closed|截止|结束|关闭"):
+        voting.append_ballot(db_session, actor=world.owners[0], now=utcnow(), box=box,
+                             voter=voter, sealed=sealed, credential=credential,
+                             signature=signature, channel=voting.Channel.ONLINE,
+                             server_sealed=True)
+    assert db_session.query(BoardEntry).count() == 0
