@@ -132,6 +132,8 @@ def detail(community, tender_id: int):
         objections=decision.objections_of(s, tender),
         may_object=bidder is not None or can(current_user, Permission.MEETING_OBJECT, community),
         final_blockers=decision.final_blockers(s, tender, now) if manage else [],
+        award_blockers=decision.award_blockers(tender),
+        shortlist_motions=decision.shortlist_motions(s, tender) if manage else [],
         rules=services.rules_of(tender), labels=STATUS_LABELS, manage=manage,
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
@@ -470,6 +472,21 @@ def to_meeting(community, tender_id: int):
     flash(_("A draft owners' meeting holds the shortlist as its motion: check the dates and "
             "publish it."), "success")
     return redirect(url_for("meetings.detail", community_id=community.id, meeting_id=meeting.id))
+
+
+@bp.route(f"{ONE}/shortlist-motion", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def shortlist_motion(community, tender_id: int):
+    """Cite the owners' adopted motion on the shortlist when another meeting decided it."""
+    tender = _load(community, tender_id)
+    try:
+        motion_id = int(request.form.get("motion_id", ""))
+    except ValueError as exc:
+        raise DomainError(_("Choose a motion."), field="motion_id") from exc
+    decision.link_shortlist_motion(db.session(), actor=current_user, now=utcnow(),
+                                   tender=tender, motion_id=motion_id)
+    flash(_("The owners' motion on the shortlist is cited."), "success")
+    return _back(tender)
 
 
 @bp.route(f"{ONE}/candidates", methods=["POST"])

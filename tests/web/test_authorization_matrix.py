@@ -249,6 +249,7 @@ MATRIX: dict[str, Case] = {
     "tenders.resolve_tie": Case("POST", f"{T}/ties", MEETING_MANAGERS),
     "tenders.to_meeting": Case("POST", f"{T}/to-meeting", MEETING_MANAGERS),
     "tenders.publish_candidates": Case("POST", f"{T}/candidates", MEETING_MANAGERS),
+    "tenders.shortlist_motion": Case("POST", f"{T}/shortlist-motion", MEETING_MANAGERS),
     "tenders.objection": Case("POST", f"{T}/objections", frozenset({"owner"})),
     "tenders.answer": Case("POST", f"{T}/objections/0/answer", frozenset()),
     "tenders.award": Case("POST", f"{T}/award", MEETING_MANAGERS),

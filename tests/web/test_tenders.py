@@ -11,7 +11,15 @@ import pytest
 from sqlalchemy import func, select
 from tender_helpers import PASSPHRASES, TenderWorld
 
-from app.models import Role, SealedSheet, Tender, TenderBidEvent, TenderKey, TenderStatus
+from app.models import (
+    MeetingStatus,
+    Role,
+    SealedSheet,
+    Tender,
+    TenderBidEvent,
+    TenderKey,
+    TenderStatus,
+)
 from app.signing import site_key
 from app.tenders_web import decision, panel, services
 from elections.sealing import seal_ballot
@@ -435,9 +443,20 @@ def test_candidates_are_published_objections_answered_and_the_award_made_final(
     assert [o.kind for o in objections] == ["objection", "complaint"]
     login(world.committee)
     shortlist = decision.shortlist_of(world.tender)
+    award = {"bid_id": shortlist[0], "note": "谈判：服务费不变，增加两名保安。"}
+    # The owners' meeting on the shortlist has not decided: no award.
+    response = client.post(world.url("/award?lang=en"), data=award)
+    assert response.status_code == 409
+    assert "no final result" in response.get_data(as_text=True)
+    meeting.status, meeting.motions[0].adopted = MeetingStatus.FINAL, False
+    db_session.flush()
+    response = client.post(world.url("/award?lang=en"), data=award)
+    assert response.status_code == 409
+    assert "did not adopt" in response.get_data(as_text=True)
+    meeting.motions[0].adopted = True
+    db_session.flush()
     assert client.post(world.url("/award"), data={"bid_id": "T0", "note": "x"}).status_code == 422
-    assert client.post(world.url("/award"), data={
-        "bid_id": shortlist[0], "note": "谈判：服务费不变，增加两名保安。"}).status_code == 302
+    assert client.post(world.url("/award"), data=award).status_code == 302
     assert client.post(world.url("/final")).status_code == 409  # unanswered, window open
     for o in objections:
         assert client.post(world.url(f"/objections/{o.id}/answer"),
