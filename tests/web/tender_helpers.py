@@ -133,3 +133,16 @@ class TenderWorld:
                 opening.bring_share(self.s, actor=user, now=self.after_deadline(),
                                      tender=self.tender, purpose=services.KeyPurpose.SHEETS,
                                      passphrase=passphrase)
+
+
+def owners_decided(db_session, meeting, *, adopted: bool) -> None:
+    """The owners' meeting went through its vote and its objection period: result final."""
+    now = utcnow()
+    meeting.published_at = meeting.published_at or now - dt.timedelta(days=58)
+    meeting.notice_ends_at = meeting.notice_ends_at or now - dt.timedelta(days=43)
+    meeting.announced_at = meeting.announced_at or now - dt.timedelta(days=29)
+    meeting.objections_close_at = meeting.objections_close_at or now - dt.timedelta(days=14)
+    meeting.status = MeetingStatus.FINAL
+    for motion in meeting.motions:
+        motion.adopted = adopted
+    db_session.flush()

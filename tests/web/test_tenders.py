@@ -9,10 +9,9 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from tender_helpers import PASSPHRASES, TenderWorld
+from tender_helpers import PASSPHRASES, TenderWorld, owners_decided
 
 from app.models import (
-    MeetingStatus,
     Role,
     SealedSheet,
     Tender,
@@ -448,13 +447,11 @@ def test_candidates_are_published_objections_answered_and_the_award_made_final(
     response = client.post(world.url("/award?lang=en"), data=award)
     assert response.status_code == 409
     assert "no final result" in response.get_data(as_text=True)
-    meeting.status, meeting.motions[0].adopted = MeetingStatus.FINAL, False
-    db_session.flush()
+    owners_decided(db_session, meeting, adopted=False)
     response = client.post(world.url("/award?lang=en"), data=award)
     assert response.status_code == 409
     assert "did not adopt" in response.get_data(as_text=True)
-    meeting.motions[0].adopted = True
-    db_session.flush()
+    owners_decided(db_session, meeting, adopted=True)
     assert client.post(world.url("/award"), data={"bid_id": "T0", "note": "x"}).status_code == 422
     assert client.post(world.url("/award"), data=award).status_code == 302
     assert client.post(world.url("/final")).status_code == 409  # unanswered, window open
