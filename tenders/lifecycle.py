@@ -17,6 +17,7 @@ Each step is a pure function over plain values. A step that can be refused raise
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -343,12 +344,14 @@ class ScoreSheet:
         return as_decimal(self.scores[bid_id][criterion], "score")
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data (scores as exact decimal text, keys sorted when encoded)."""
+        """Plain data (scores as exact decimal text, keys sorted when encoded); a value that is
+        not a number (an invalid sheet's) is kept as the text it was given."""
         return {
             "evaluator_id": self.evaluator_id,
             "submitted_at": None if self.submitted_at is None else instant_text(self.submitted_at),
             "scores": {
-                bid: {code: decimal_text(self.score(bid, code)) for code in by_criterion}
+                bid: {code: decimal_text(v) if isinstance(v, Decimal) else str(v)
+                      for code, v in by_criterion.items()}
                 for bid, by_criterion in self.scores.items()
             },
         }
@@ -361,6 +364,39 @@ class ScoreSheet:
             data["evaluator_id"], data["scores"],
             None if at is None else datetime.fromisoformat(at),
         )
+
+
+#: What the evaluator's browser seals (canonical JSON): ``{"evaluator_id": seat, "scores":
+#: {bid_id: {criterion_code: "decimal text"}}}``.
+SHEET_PLAINTEXT_KEYS = frozenset({"evaluator_id", "scores"})
+
+
+def sheet_from_plaintext(
+    evaluator_id: str, submitted_at: datetime | None, plaintext: bytes
+) -> tuple[ScoreSheet | None, tuple[str, ...]]:
+    """An opened sheet's content as a :class:`ScoreSheet`, or ``None`` and why it is refused.
+
+    The sheet is sealed in the evaluator's browser, so the server saw only ciphertext; this is
+    the first place its content is read. It must be the JSON object above, sealed for the seat
+    that submitted it (``evaluator_id``), with every score given as text. Ranges are checked
+    afterwards by :func:`sheet_problems`, as for any sheet.
+    """
+    who = f"sheet of evaluator {evaluator_id}"
+    try:
+        data = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, (f"{who} is not readable JSON",)
+    if not isinstance(data, dict) or set(data) != SHEET_PLAINTEXT_KEYS:
+        return None, (f"{who} does not have the fields evaluator_id and scores",)
+    if data["evaluator_id"] != evaluator_id:
+        return None, (f"{who} was sealed for evaluator {data['evaluator_id']!r}",)
+    scores = data["scores"]
+    if not isinstance(scores, dict) or not all(
+        isinstance(by, dict) and all(isinstance(v, str) for v in by.values())
+        for by in scores.values()
+    ):
+        return None, (f"{who}: scores must map each bid to criterion scores written as text",)
+    return ScoreSheet(evaluator_id, scores, submitted_at), ()
 
 
 def _check_value(rules: TenderRules, where: str, code: str, raw: Any) -> str | None:

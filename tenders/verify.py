@@ -38,10 +38,10 @@ from .lifecycle import (
     ConflictDeclaration,
     OpenedBid,
     PanelMember,
-    ScoreSheet,
     TieResolution,
     close_bidding,
     panel_status,
+    sheet_from_plaintext,
 )
 from .rules import TenderError, TenderRules, canonical_json
 from .scoring import evaluate, result_json
@@ -120,12 +120,20 @@ def _verify_opening(problems: list[str], data: Mapping[str, Any], rules: TenderR
 def _verify_evaluation(problems: list[str], data: Mapping[str, Any], rules: TenderRules,
                        bids: list[OpenedBid], private: bytes) -> None:
     opener = BallotOpener(private, f"{data['tender']}/sheets", "sheet")
-    sheets = []
+    sheets, refused = [], {}
     for entry in data["sheets"]:
+        code = entry["seat"]
         try:
-            sheets.append(ScoreSheet.from_json(json.loads(opener.open(_b64(entry["sealed"])))))
-        except (SealError, ValueError, KeyError, TypeError):
-            problems.append(f"the sheet of {entry['seat']} does not open")
+            plaintext = opener.open(_b64(entry["sealed"]))
+        except SealError:
+            refused[code] = (f"the sheet of evaluator {code} does not open",)
+            continue
+        sheet, why = sheet_from_plaintext(code, datetime.fromisoformat(entry["submitted_at"]),
+                                          plaintext)
+        if sheet is None:
+            refused[code] = why
+        else:
+            sheets.append(sheet)
     members = [PanelMember(p["seat"], "", p["role"]) for p in data["panel"]]
     declarations = [ConflictDeclaration(p["seat"], frozenset(p["conflicts"] or ()))
                     for p in data["panel"] if p["declared_at"]]
@@ -136,7 +144,7 @@ def _verify_evaluation(problems: list[str], data: Mapping[str, Any], rules: Tend
                    data["evaluation"]["record"]["result"]["inputs"]["tie_resolutions"]]
     try:
         text = result_json(evaluate(rules, bids, sheets, active_evaluators=status.active,
-                                    tie_resolutions=resolutions))
+                                    tie_resolutions=resolutions, refused_sheets=refused))
     except TenderError as exc:
         problems.append(f"the evaluation cannot be recomputed: {exc}")
         return

@@ -189,14 +189,35 @@ def open_bids(session: Session, *, actor: User, now: dt.datetime, tender: Tender
     return doc
 
 
+def opened_sheets(session: Session, tender: Tender, private: bytes
+                  ) -> tuple[list[tenders.ScoreSheet], dict[str, tuple[str, ...]]]:
+    """Open every sealed sheet: the readable ones, and the refused ones with why (the
+    verifier reads them with the same :func:`tenders.sheet_from_plaintext`)."""
+    opener = BallotOpener(private, box_name(tender, KeyPurpose.SHEETS), SHEET_KIND)
+    codes = {p.id: p.code for p in tender.panel}
+    sheets, refused = [], {}
+    for row in sheets_of(session, tender):
+        code = codes[row.seat_id]
+        try:
+            plaintext = opener.open(bytes(row.sealed))
+        except SealError:
+            refused[code] = (f"the sheet of evaluator {code} does not open",)
+            continue
+        sheet, problems = tenders.sheet_from_plaintext(code, row.submitted_at, plaintext)
+        if sheet is None:
+            refused[code] = problems
+        else:
+            sheets.append(sheet)
+    return sheets, refused
+
+
 def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tender) -> dict:
     """Every sheet is in: open them together, score, rank, sign the evaluation."""
     private, shares = _private_key(tender, KeyPurpose.SHEETS, bytes(tender.sheet_public_key))
-    opener = BallotOpener(private, box_name(tender, KeyPurpose.SHEETS), SHEET_KIND)
-    sheets = [tenders.ScoreSheet.from_json(json.loads(opener.open(bytes(s.sealed))))
-              for s in sheets_of(session, tender)]
+    sheets, refused = opened_sheets(session, tender, private)
     result = tenders.evaluate(rules_of(tender), opened_bids(tender), sheets,
-                              active_evaluators=panel_state(tender).active)
+                              active_evaluators=panel_state(tender).active,
+                              refused_sheets=refused)
     doc = _signed("tender-evaluation", {"tender": tender.box_id,
                                         "result": json.loads(tenders.result_json(result)),
                                         "opened_at": now.astimezone(dt.UTC).isoformat()}, shares)
@@ -231,14 +252,11 @@ def resolve_tie(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     resolutions = [tenders.TieResolution(tuple(t["order"]), t["reason"])
                    for t in inputs["tie_resolutions"]]
     resolutions.append(tenders.TieResolution(tuple(order), reason.strip()[:2000]))
-    opener = BallotOpener(bytes(tender.sheet_private_key), box_name(tender, KeyPurpose.SHEETS),
-                          SHEET_KIND)
-    sheets = [tenders.ScoreSheet.from_json(json.loads(opener.open(bytes(s.sealed))))
-              for s in sheets_of(session, tender)]
+    sheets, refused = opened_sheets(session, tender, bytes(tender.sheet_private_key))
     try:
         result = tenders.evaluate(rules_of(tender), opened_bids(tender), sheets,
                                   active_evaluators=panel_state(tender).active,
-                                  tie_resolutions=resolutions)
+                                  tie_resolutions=resolutions, refused_sheets=refused)
     except tenders.TieResolutionError as exc:
         raise DomainError(_("Give the order of exactly the bids of one tie."),
                           field="order") from exc

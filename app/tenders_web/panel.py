@@ -12,14 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import tenders
-from elections import (
-    seal_ballot,
-)
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
 from ..models import (
-    KeyPurpose,
     PanelSeat,
     Role,
     RoleGrant,
@@ -30,11 +26,10 @@ from ..models import (
 )
 from ..signing import sign
 from .services import (
-    SHEET_KIND,
     bidder_of,
-    box_name,
     opened_bids,
     rules_of,
+    sealed_envelope,
 )
 
 # -- the panel ----------------------------------------------------------------------------------
@@ -122,12 +117,18 @@ def sheet_blockers(session: Session, tender: Tender) -> tuple[tenders.Blocker, .
         status.active, [codes[s.seat_id] for s in sheets_of(session, tender)])
 
 
-def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
-                 raw: dict[tuple[str, str], str]) -> SealedSheet:
-    """Validate the evaluator's scores, seal the sheet to the sheets box, keep only the seal.
+#: A sealed sheet is a few hundred bytes per bid; anything far larger is not a sheet.
+MAX_SEALED_SHEET = 64 * 1024
 
-    ``raw`` maps (bid id, criterion code) → the typed score. A submitted sheet cannot be
-    changed: there is no other path, and the database keeps one sheet per seat.
+
+def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                 sealed_b64: str) -> SealedSheet:
+    """Keep the evaluator's sheet as sealed by their browser (to the sheets box).
+
+    The server never sees a score: it checks only who submits, when, and that the envelope
+    is one (its header and size); the scores' ranges are checked at the opening, where an
+    invalid sheet is recorded with the reason. A submitted sheet cannot be changed: there is
+    no other path, and the database keeps one sheet per seat.
     """
     seat = seat_of(session, tender, actor)
     if seat is None:
@@ -141,17 +142,7 @@ def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Ten
         raise Conflict(" ".join(b.message for b in status.blockers))
     if seat.code not in status.active:
         raise Forbidden(_("You are recused from this evaluation."))
-    bids = opened_bids(tender)
-    criteria = rules_of(tender).criteria
-    scores = {b.bid_id: {c.code: raw[(b.bid_id, c.code)].strip() for c in criteria
-                         if (raw.get((b.bid_id, c.code)) or "").strip()} for b in bids}
-    sheet = tenders.ScoreSheet(seat.code, scores, now)
-    try:
-        tenders.validate_sheet(rules_of(tender), sheet, [b.bid_id for b in bids])
-    except tenders.InvalidSheetError as exc:
-        raise DomainError("; ".join(exc.problems), field="scores") from exc
-    sealed = seal_ballot(bytes(tender.sheet_public_key), box_name(tender, KeyPurpose.SHEETS),
-                         SHEET_KIND, tenders.canonical_json(sheet.to_json()).encode("utf-8"))
+    sealed = sealed_envelope(sealed_b64, MAX_SEALED_SHEET)
     row = SealedSheet(tender_id=tender.id, seat_id=seat.id, sealed=sealed, submitted_at=now)
     session.add(row)
     try:
@@ -163,6 +154,11 @@ def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Ten
            community_id=tender.community_id, target=f"tender:{tender.id}",
            details={"seat": seat.code, "sealed_sha256": hashlib.sha256(sealed).hexdigest()})
     return row
+
+
+def sheet_plaintext(seat: PanelSeat, scores: dict[str, dict[str, str]]) -> bytes:
+    """What the evaluator's browser seals (the tests seal the same in Python)."""
+    return tenders.canonical_json({"evaluator_id": seat.code, "scores": scores}).encode()
 
 
 def evaluation_hash(tender: Tender) -> str:

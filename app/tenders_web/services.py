@@ -53,6 +53,12 @@ from ..signing import sign
 #: scrypt cost of the committee's shares (the tests lower it with SHARE_SCRYPT_COST).
 DEFAULT_SHARE_COST = 2**15
 BID_KIND, SHEET_KIND = "bid", "sheet"
+#: A bid's documents: PDF or images, at most 5 files, 5 MB each, 8 MB together.
+DOCUMENT_TYPES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n",
+                  "image/jpeg": b"\xff\xd8\xff"}
+MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS_BYTES = 5, 5 * 2**20, 8 * 2**20
+#: A sealed bid holds its documents (base64 inside the sealed JSON) and the text.
+MAX_SEALED_BID = 11 * 2**20
 #: Roles whose holders keep a share of the tender's boxes.
 KEY_HOLDER_ROLES = (Role.COMMITTEE, Role.CHAIR)
 OPENING_FORMAT = "courtyard.tender-opening/1"
@@ -295,6 +301,23 @@ def bid_plaintext(price: str, documents: str) -> bytes:
     return tenders.canonical_json({"documents": documents, "price": price}).encode("utf-8")
 
 
+def sealed_envelope(text: str, limit: int) -> bytes:
+    """A sealed envelope posted by a page, checked for what the server can check without
+    reading it: base64, the sealing header, a size within ``limit``."""
+    if len(text) > limit * 4 // 3 + 8:
+        raise DomainError(_("The sealed envelope is larger than %(mb)s MB allows.",
+                            mb=f"{limit / 2**20:.1f}"), field="sealed")
+    try:
+        sealed = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DomainError(_("The sealed envelope is damaged: reload the page and try again."),
+                          field="sealed") from exc
+    if len(sealed) < MIN_SIZE or sealed[:4] != MAGIC or len(sealed) > limit:
+        raise DomainError(_("The sealed envelope is damaged: reload the page and try again."),
+                          field="sealed")
+    return sealed
+
+
 def _append(session: Session, tender: Tender, bidder: Bidder, now: dt.datetime,
             kind: BidEventKind, sealed: bytes | None, server_sealed: bool) -> TenderBidEvent:
     log = _domain_log(bid_events(session, tender))
@@ -324,14 +347,7 @@ def submit_bid(session: Session, *, actor: User, now: dt.datetime, tender: Tende
         raise Forbidden(_("Register your company for this tender first."))
     require_bidding_open(tender, now)
     if sealed_b64:
-        try:
-            sealed = base64.b64decode(sealed_b64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise DomainError(_("The sealed bid is damaged: reload the page and try again."),
-                              field="sealed") from exc
-        if len(sealed) < MIN_SIZE or sealed[:4] != MAGIC:
-            raise DomainError(_("The sealed bid is damaged: reload the page and try again."),
-                              field="sealed")
+        sealed = sealed_envelope(sealed_b64, MAX_SEALED_BID)
         server_sealed = False
     else:
         try:

@@ -335,19 +335,16 @@ def declare(community, tender_id: int):
 @bp.route(f"{ONE}/sheet", methods=["GET", "POST"])
 @requires(Permission.TENDER_EVALUATE)
 def sheet(community, tender_id: int):
-    """The evaluator's own score sheet: filled once, sealed on submission, never shown back."""
+    """The evaluator's own score sheet: filled once, sealed in the browser (the page needs
+    JavaScript, as the ballot page does), never shown back."""
     tender = _load(community, tender_id)
     s = db.session()
     seat = seats.seat_of(s, tender, current_user)
     errors = {}
     if request.method == "POST":
-        raw = {}
-        for key, value in request.form.items():
-            if key.startswith("score-"):
-                bid_id, _sep, code = key[len("score-"):].partition("-")
-                raw[(bid_id, code)] = value
         try:
-            seats.submit_sheet(s, actor=current_user, now=utcnow(), tender=tender, raw=raw)
+            seats.submit_sheet(s, actor=current_user, now=utcnow(), tender=tender,
+                               sealed_b64=request.form.get("sealed", "").strip())
         except DomainError as err:
             if err.status != 422:
                 raise
@@ -363,6 +360,7 @@ def sheet(community, tender_id: int):
     return render_template(
         "tenders/sheet.html", community=community, tender=tender, seat=seat, sealed=sealed,
         errors=errors, blockers=blockers, rules=services.rules_of(tender),
+        box=services.box_name(tender, KeyPurpose.SHEETS),
         bids=[b for b in (tender.opening_record or {}).get("record", {}).get("bids", [])
               if b["problem"] is None]), (422 if errors else 200)
 

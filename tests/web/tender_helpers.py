@@ -3,11 +3,13 @@ the committee's ceremony, bidders registered, a panel appointed."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 from app.models import Meeting, MeetingForm, MeetingKind, MeetingStatus, Motion, Role, utcnow
 from app.tenders_web import opening, panel, services
 from elections.rules import Matter
+from elections.sealing import seal_ballot
 
 PASSPHRASES = ("tender key one", "tender key two")
 CRITERIA = "plan | 服务方案 | 40 | 完整可行\nstaff | 人员配置 | 30 | 资历"
@@ -117,15 +119,23 @@ class TenderWorld:
         return [b.bid_id for b in services.opened_bids(self.tender)]
 
     def scores(self, plan: str, staff: str) -> dict:
-        return {f"score-{b}-plan": plan for b in self.bid_ids()} | {
-            f"score-{b}-staff": staff for b in self.bid_ids()}
+        """A sheet's scores as the browser seals them: bid → criterion → text."""
+        return {b: {"plan": plan, "staff": staff} for b in self.bid_ids()}
+
+    def sealed_sheet(self, user, scores: dict) -> str:
+        """A sheet sealed as the evaluator's browser seals it (base64 of the envelope)."""
+        seat = panel.seat_of(self.s, self.tender, user)
+        sealed = seal_ballot(bytes(self.tender.sheet_public_key),
+                             services.box_name(self.tender, services.KeyPurpose.SHEETS),
+                             services.SHEET_KIND, panel.sheet_plaintext(seat, scores))
+        return base64.b64encode(sealed).decode()
 
     def sheet(self, user, plan="30", staff="20"):
-        raw = {(b, "plan"): plan for b in self.bid_ids()} | {
-            (b, "staff"): staff for b in self.bid_ids()}
+        scores = self.scores(plan, staff)
         with self.app.test_request_context():
             return panel.submit_sheet(self.s, actor=user, now=self.after_deadline(),
-                                         tender=self.tender, raw=raw)
+                                      tender=self.tender,
+                                      sealed_b64=self.sealed_sheet(user, scores))
 
     def open_sheets(self):
         with self.app.test_request_context():

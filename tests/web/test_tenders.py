@@ -280,7 +280,8 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     assert world.tender.panel[0].code in status.recused
     assert [b.code for b in status.blockers] == ["even_panel"]
     login(world.evaluators[1])
-    response = client.post(world.url("/sheet"), data=world.scores("30", "20"))
+    response = client.post(world.url("/sheet"), data={"sealed": world.sealed_sheet(
+        world.evaluators[1], world.scores("30", "20"))})
     assert response.status_code == 409
     # A substitute who declares no conflict makes the panel odd again.
     world.appoint(1)
@@ -290,17 +291,60 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     assert panel.panel_state(world.tender).ready
 
 
-def test_a_sheet_is_sealed_and_cannot_be_changed(client, login, db_session, world):
+def test_a_sheet_is_sealed_in_the_browser_and_cannot_be_changed(client, login, db_session,
+                                                                  world):
+    """Does the server take only a sealed envelope (never a score in plaintext), keep exactly
+    what the browser sealed, and refuse a second sheet?"""
+    from app.models import AuditEntry
+
     _opened(world)
     world.declare_all()
-    login(world.evaluators[0])
-    assert client.post(world.url("/sheet"), data=world.scores("41", "20")).status_code == 422
-    assert client.post(world.url("/sheet"), data=world.scores("35.5", "20")).status_code == 302
-    response = client.post(world.url("/sheet"), data=world.scores("10", "10"))
-    assert response.status_code == 409
+    evaluator = world.evaluators[0]
+    login(evaluator)
+    page = client.get(world.url("/sheet")).get_data(as_text=True)
+    assert 'id="sheet-form"' in page and "js/sheet.js" in page
+    assert 'name="score-' not in page  # the score inputs are never posted
+    assert "<noscript>" in page
+    plain = {f"score-{b}-plan": "35.5" for b in world.bid_ids()}
+    assert client.post(world.url("/sheet"), data=plain).status_code == 422
+    assert client.post(world.url("/sheet"), data={"sealed": "bm90IGEgc2VhbA=="}
+                       ).status_code == 422
+    assert db_session.scalar(select(func.count(SealedSheet.id))) == 0
+    envelope = world.sealed_sheet(evaluator, world.scores("35.5", "20"))
+    assert client.post(world.url("/sheet"), data={"sealed": envelope}).status_code == 302
+    again = world.sealed_sheet(evaluator, world.scores("10", "10"))
+    assert client.post(world.url("/sheet"), data={"sealed": again}).status_code == 409
     sheets = db_session.scalars(select(SealedSheet)).all()
     assert len(sheets) == 1
-    assert b"35.5" not in bytes(sheets[0].sealed)
+    assert base64.b64encode(bytes(sheets[0].sealed)).decode() == envelope
+    logged = " ".join(str(e.details) for e in db_session.scalars(select(AuditEntry)))
+    assert "35.5" not in logged and "35.5" not in client.get(world.url("/sheet")).get_data(
+        as_text=True)
+
+
+def test_an_out_of_range_sheet_is_recorded_invalid_at_the_opening(client, login, world):
+    """A sheet the browser would have refused (sealed by hand out of range) is read only at
+    the opening: it is recorded as invalid with the reason, shown in the report, not scored."""
+    _opened(world)
+    world.declare_all()
+    bad, *good = world.evaluators
+    with world.app.test_request_context():
+        panel.submit_sheet(world.s, actor=bad, now=world.after_deadline(), tender=world.tender,
+                           sealed_b64=world.sealed_sheet(bad, world.scores("41", "20")))
+    for user in good:
+        world.sheet(user, plan="33", staff="21")
+    world.open_sheets()
+    result = world.tender.evaluation["record"]["result"]
+    code = world.tender.panel[0].code
+    assert list(result["invalid_sheets"]) == [code]
+    assert "41 is outside the range 0–40" in result["invalid_sheets"][code][0]
+    assert {c["average"] for r in result["ranking"] for c in r["criteria"]} == {"33.00", "21.00"}
+    login(world.chair)
+    page = client.get(world.url("/report?lang=en")).get_data(as_text=True)
+    assert "Invalid sheets" in page and "41 is outside the range" in page
+    from tenders.verify import verify_bundle
+
+    assert verify_bundle(client.get(world.url("/bundle.json")).get_json()) == []
 
 
 def test_no_role_sees_a_score_before_every_sheet_is_in(client, login, make, world):
