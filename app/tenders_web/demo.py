@@ -3,12 +3,15 @@ panel scored, report signed) and one taking bids now."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from elections import seal_ballot
 
 from ..auth.services import hash_password
 from ..models import Community, KeyPurpose, User
@@ -93,11 +96,14 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
         panel.declare(session, actor=user, now=opened + dt.timedelta(hours=2), tender=tender,
                          conflicts=[])
     for n, user in enumerate(evaluators):
-        raw = {(b.bid_id, code): str(value + LEANING[n][order[b.bidder_id]] // (2 if value < 10
-                                                                                else 1))
-               for b in bids for code, value in base.items()}
+        scores = {b.bid_id: {code: str(value + LEANING[n][order[b.bidder_id]] // (
+            2 if value < 10 else 1)) for code, value in base.items()} for b in bids}
+        # Sealed here as each evaluator's browser seals it (static/js/sheet.js).
+        sealed = seal_ballot(bytes(tender.sheet_public_key),
+                             services.box_name(tender, KeyPurpose.SHEETS), services.SHEET_KIND,
+                             panel.sheet_plaintext(panel.seat_of(session, tender, user), scores))
         panel.submit_sheet(session, actor=user, now=opened + dt.timedelta(hours=4 + n),
-                              tender=tender, raw=raw)
+                           tender=tender, sealed_b64=base64.b64encode(sealed).decode())
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
         opening.bring_share(session, actor=_user(session, name, name, now),
                              now=opened + dt.timedelta(days=1), tender=tender,

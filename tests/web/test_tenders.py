@@ -302,7 +302,8 @@ def test_a_sheet_is_sealed_in_the_browser_and_cannot_be_changed(client, login, d
     evaluator = world.evaluators[0]
     login(evaluator)
     page = client.get(world.url("/sheet")).get_data(as_text=True)
-    assert 'id="sheet-form"' in page and "js/sheet.js" in page
+    assert 'id="sheet-form"' in page
+    assert "js/sheet.js" in page
     assert 'name="score-' not in page  # the score inputs are never posted
     assert "<noscript>" in page
     plain = {f"score-{b}-plan": "35.5" for b in world.bid_ids()}
@@ -318,7 +319,8 @@ def test_a_sheet_is_sealed_in_the_browser_and_cannot_be_changed(client, login, d
     assert len(sheets) == 1
     assert base64.b64encode(bytes(sheets[0].sealed)).decode() == envelope
     logged = " ".join(str(e.details) for e in db_session.scalars(select(AuditEntry)))
-    assert "35.5" not in logged and "35.5" not in client.get(world.url("/sheet")).get_data(
+    assert "35.5" not in logged
+    assert "35.5" not in client.get(world.url("/sheet")).get_data(
         as_text=True)
 
 
@@ -341,7 +343,8 @@ def test_an_out_of_range_sheet_is_recorded_invalid_at_the_opening(client, login,
     assert {c["average"] for r in result["ranking"] for c in r["criteria"]} == {"33.00", "21.00"}
     login(world.chair)
     page = client.get(world.url("/report?lang=en")).get_data(as_text=True)
-    assert "Invalid sheets" in page and "41 is outside the range" in page
+    assert "Invalid sheets" in page
+    assert "41 is outside the range" in page
     from tenders.verify import verify_bundle
 
     assert verify_bundle(client.get(world.url("/bundle.json")).get_json()) == []

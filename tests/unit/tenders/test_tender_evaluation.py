@@ -204,12 +204,14 @@ def test_a_sealed_sheet_is_read_only_as_text_for_its_own_seat():
     at = datetime(2025, 6, 1, tzinfo=UTC)
     good = json.dumps({"evaluator_id": "E1", "scores": {"B1": {"plan": "30.5"}}}).encode()
     sheet, problems = sheet_from_plaintext("E1", at, good)
-    assert problems == () and sheet.score("B1", "plan") == D("30.5")
+    assert problems == ()
+    assert sheet.score("B1", "plan") == D("30.5")
     assert sheet_from_plaintext("E2", at, good)[1] == (
         "sheet of evaluator E2 was sealed for evaluator 'E1'",)
     numbers = json.dumps({"evaluator_id": "E1", "scores": {"B1": {"plan": 30.5}}}).encode()
     assert "written as text" in sheet_from_plaintext("E1", at, numbers)[1][0]
-    assert sheet_from_plaintext("E1", at, b"\xff")[1] == ("sheet of evaluator E1 is not readable JSON",)
+    assert sheet_from_plaintext("E1", at, b"\xff")[1] == (
+        "sheet of evaluator E1 is not readable JSON",)
 
 
 # -- ties -----------------------------------------------------------------------------------------
