@@ -168,11 +168,24 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
         context, tab = _tab(browser)
         log_in(tab, base, username, PASSWORD)
         tab.goto(f"{tender['url']}/sheet")
-        for field in tab.query_selector_all("input[name^=score-]"):
-            name = field.get_attribute("name")
-            field.fill(str(30 + i) if name.endswith("-plan") else str(Decimal(20) + i))
-        tab.click("main form button[type=submit]")
+        posted = []
+        tab.on("request", lambda r: posted.append(r.post_data or "")
+               if r.method == "POST" else None)
+        fields = tab.query_selector_all("input.score")
+        if i == 0:  # out of range: the page says which cell, and nothing leaves the browser
+            for field in fields:
+                field.fill("41")
+            tab.click("#seal-sheet")
+            assert "40" in tab.inner_text("#sheet-errors")
+            assert posted == []
+        for field in fields:
+            plan = field.get_attribute("data-criterion") == "plan"
+            field.fill(str(30 + i) if plan else str(Decimal(20) + i))
+        tab.click("#seal-sheet")
         tab.wait_for_url(re.compile(r"/sheet$"))
+        assert len(posted) == 1
+        assert "sealed=" in posted[0]
+        assert "score" not in posted[0]
         assert "不可更改" in tab.inner_text("main")
         context.close()
 
