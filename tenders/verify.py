@@ -12,7 +12,9 @@ sealed score sheets, the sheets box's private key and the signed evaluation. The
    record, and checks its signatures (site and the key holders named by the ceremony);
 3. re-opens every sheet, applies recusal from the declarations, recomputes the evaluation with
    :func:`tenders.evaluate` and compares it byte for byte with the signed one, and checks its
-   signatures.
+   signatures;
+4. checks each evaluator's own signature under the report against the key the signed
+   evaluation pins for them, and that it signs this version of the report.
 
 Only the standard library, ``cryptography`` and the pure packages are needed.
 """
@@ -45,6 +47,7 @@ from .lifecycle import (
 )
 from .rules import TenderError, TenderRules, canonical_json
 from .scoring import evaluate, result_json
+from .signing import report_signature_problems
 
 BUNDLE_FORMAT = "courtyard.tender-bundle/1"
 
@@ -182,7 +185,23 @@ def verify_bundle(data: Mapping[str, Any], site_key: bytes | None = None) -> lis
     problems += [f"evaluation: {p}" for p in signature_problems(
         "tender-evaluation", data["evaluation"], _signers(data["evaluation"], site, holders))]
     _verify_evaluation(problems, data, rules, bids, sheet_key)
+    _verify_report_signatures(problems, data)
     return problems
+
+
+def _verify_report_signatures(problems: list[str], data: Mapping[str, Any]) -> None:
+    """Each evaluator's signature under the report, with the key the signed evaluation pins."""
+    evaluation = data["evaluation"]["record"]
+    keys = evaluation.get("evaluator_keys", {})
+    for seat in data["panel"]:
+        signature = seat.get("report_signature")
+        if signature is None:
+            continue
+        key = keys.get(seat["seat"])
+        problems += report_signature_problems(
+            signature, tender=data["tender"], evaluator_id=seat["seat"],
+            public_key=None if key is None else base64.b64decode(key),
+            evaluation_record=evaluation)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,9 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"PROBLEM: {problem}")
     if not problems:
         opened = data["opening"]["record"]
+        signed = sum(1 for p in data["panel"] if p.get("report_signature"))
         print(f"OK: tender {data['tender']}: {len(opened['bids'])} bids re-opened"
-              + ("; sheets re-opened and the evaluation recomputed" if data.get("evaluation")
-                 else ""))
+              + (f"; sheets re-opened and the evaluation recomputed; {signed} evaluators' "
+                 "signatures under the report verified" if data.get("evaluation") else ""))
     return 1 if problems else 0
 
 

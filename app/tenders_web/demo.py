@@ -19,6 +19,8 @@ from . import decision, opening, panel, services
 
 #: The key holders' passphrases (printed by ``make demo`` so a tender can be opened).
 DEMO_TENDER_PASSPHRASES = {"chair": "wutong tender chair", "committee": "wutong tender committee"}
+#: Every demo evaluator's own signing passphrase (printed by ``make demo``).
+DEMO_EVALUATOR_PASSPHRASE = "wutong evaluator key"  # noqa: S105 - a public demo value
 CRITERIA = (
     "plan | 服务方案 | 30 | 物业服务方案的完整性、针对性与可行性\n"
     "staff | 人员配置 | 20 | 项目经理资历、持证上岗人员比例\n"
@@ -94,7 +96,7 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
     base = {"plan": 24, "staff": 15, "record": 7, "response": 7}
     for user in evaluators:
         panel.declare(session, actor=user, now=opened + dt.timedelta(hours=2), tender=tender,
-                         conflicts=[])
+                      conflicts=[], passphrase=DEMO_EVALUATOR_PASSPHRASE)
     for n, user in enumerate(evaluators):
         scores = {b.bid_id: {code: str(value + LEANING[n][order[b.bidder_id]] // (
             2 if value < 10 else 1)) for code, value in base.items()} for b in bids}
@@ -108,6 +110,11 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
         opening.bring_share(session, actor=_user(session, name, name, now),
                              now=opened + dt.timedelta(days=1), tender=tender,
                              purpose=KeyPurpose.SHEETS, passphrase=phrase)
+    # Four evaluators sign the report with their own keys; "evaluator" is left to sign on
+    # the site with the demo passphrase.
+    for user in evaluators[1:]:
+        panel.sign_report(session, actor=user, now=opened + dt.timedelta(days=1, hours=2),
+                          tender=tender, passphrase=DEMO_EVALUATOR_PASSPHRASE)
 
     if bundle_path is not None:
         bundle_path.parent.mkdir(parents=True, exist_ok=True)

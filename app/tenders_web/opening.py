@@ -39,6 +39,7 @@ from ..models import (
 from ..notifications.services import notify
 from ..signing import site_key
 from .panel import (
+    evaluator_keys,
     panel_state,
     sheet_blockers,
     sheets_of,
@@ -218,8 +219,10 @@ def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     result = tenders.evaluate(rules_of(tender), opened_bids(tender), sheets,
                               active_evaluators=panel_state(tender).active,
                               refused_sheets=refused)
+    active = panel_state(tender).active
     doc = _signed("tender-evaluation", {"tender": tender.box_id,
                                         "result": json.loads(tenders.result_json(result)),
+                                        "evaluator_keys": evaluator_keys(tender, active),
                                         "opened_at": now.astimezone(dt.UTC).isoformat()}, shares)
     tender.sheet_private_key, tender.evaluation, tender.sheets_opened_at = private, doc, now
     tender.status = TenderStatus.EVALUATED
@@ -263,6 +266,7 @@ def resolve_tie(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     shares = _shares(tender, KeyPurpose.SHEETS)
     tender.evaluation = _signed("tender-evaluation", {
         "tender": tender.box_id, "result": json.loads(tenders.result_json(result)),
+        "evaluator_keys": tender.evaluation["record"].get("evaluator_keys", {}),
         "opened_at": tender.evaluation["record"]["opened_at"]}, shares)
     for seat in tender.panel:  # the report changed: signatures under the old one lapse
         seat.report_signature, seat.report_signed_at = None, None

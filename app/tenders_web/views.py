@@ -321,15 +321,24 @@ def declare(community, tender_id: int):
     tender = _load(community, tender_id)
     s = db.session()
     seat = seats.seat_of(s, tender, current_user)
+    errors = {}
     if request.method == "POST":
-        seats.declare(s, actor=current_user, now=utcnow(), tender=tender,
-                         conflicts=request.form.getlist("conflict"),
-                         note=request.form.get("note", ""))
-        flash(_("Your declaration is recorded."), "success")
-        return _back(tender, "tenders.sheet")
+        try:
+            seats.declare(s, actor=current_user, now=utcnow(), tender=tender,
+                          conflicts=request.form.getlist("conflict"),
+                          note=request.form.get("note", ""),
+                          passphrase=request.form.get("passphrase", ""),
+                          again=request.form.get("again", ""))
+        except DomainError as err:
+            if err.status != 422:
+                raise
+            errors[err.field or "conflicts"] = err.message
+        else:
+            flash(_("Your declaration is recorded."), "success")
+            return _back(tender, "tenders.sheet")
     bids = (tender.opening_record or {}).get("record", {}).get("bids", [])
     return render_template("tenders/declare.html", community=community, tender=tender,
-                           seat=seat, bids=bids)
+                           seat=seat, bids=bids, errors=errors), (422 if errors else 200)
 
 
 @bp.route(f"{ONE}/sheet", methods=["GET", "POST"])
@@ -442,8 +451,9 @@ def resolve_tie(community, tender_id: int):
 @requires(Permission.TENDER_EVALUATE)
 def sign_report(community, tender_id: int):
     tender = _load(community, tender_id)
-    seats.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender)
-    flash(_("You have signed the evaluation report."), "success")
+    seats.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender,
+                      passphrase=request.form.get("passphrase", ""))
+    flash(_("You have signed the evaluation report with your own key."), "success")
     return _back(tender, "tenders.report")
 
 

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "a long demo password"
 PASSPHRASES = ("tender chair's phrase", "tender committee's phrase")
 PRICES = ("1280000.00", "1190000.50", "1335000.00")
+SIGNING_PASSPHRASE = "evaluator's own phrase"
 
 
 @pytest.fixture(scope="module")
@@ -158,18 +159,17 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     assert "1190000.50" in tab.inner_text("main")  # the opening record is public
     context.close()
 
-    with live_server.app.test_request_context(), live_server.session() as s:
-        t = s.get(Tender, tender["id"])
-        for username in tender["evaluators"]:
-            user = s.scalar(select(User).where(User.username == username))
-            panel.declare(s, actor=user, now=utcnow(), tender=t, conflicts=[])
-        s.commit()
     for i, username in enumerate(tender["evaluators"]):
         context, tab = _tab(browser)
         log_in(tab, base, username, PASSWORD)
-        tab.goto(f"{tender['url']}/sheet")
+        # The declaration: no conflict, and a signing passphrase of the evaluator's own.
+        tab.goto(f"{tender['url']}/declare")
+        tab.fill("#passphrase", SIGNING_PASSPHRASE)
+        tab.fill("#again", SIGNING_PASSPHRASE)
+        tab.click("main form button[type=submit]")
+        tab.wait_for_url(re.compile(r"/sheet$"))
         posted = []
-        tab.on("request", lambda r: posted.append(r.post_data or "")
+        tab.on("request", lambda r, posted=posted: posted.append(r.post_data or "")
                if r.method == "POST" else None)
         fields = tab.query_selector_all("input.score")
         if i == 0:  # out of range: the page says which cell, and nothing leaves the browser
@@ -204,4 +204,13 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     assert "32.00" in text
     ranking = tab.inner_text("table")
     assert ranking.index("香樟物业公司1") < ranking.index("香樟物业公司0")
+    tab.fill("#passphrase", SIGNING_PASSPHRASE)
+    tab.click("main form button[type=submit]")
+    tab.wait_for_url(re.compile(r"/report$"))
+    assert "本人密钥" in tab.inner_text("main")
     context.close()
+    with live_server.app.test_request_context(), live_server.session() as s:
+        from app.tenders_web.decision import tender_bundle
+        from tenders.verify import verify_bundle
+
+        assert verify_bundle(tender_bundle(s, s.get(Tender, tender["id"]))) == []

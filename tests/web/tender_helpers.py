@@ -12,6 +12,8 @@ from elections.rules import Matter
 from elections.sealing import seal_ballot
 
 PASSPHRASES = ("tender key one", "tender key two")
+#: Every evaluator's own signing passphrase in these tests.
+SIGNING_PASSPHRASE = "my own evaluator key"
 CRITERIA = "plan | 服务方案 | 40 | 完整可行\nstaff | 人员配置 | 30 | 资历"
 
 
@@ -113,7 +115,8 @@ class TenderWorld:
         with self.app.test_request_context():
             for i, user in enumerate(self.evaluators):
                 panel.declare(self.s, actor=user, now=self.after_deadline(),
-                                 tender=self.tender, conflicts=conflicts.get(i, []))
+                              tender=self.tender, conflicts=conflicts.get(i, []),
+                              passphrase=SIGNING_PASSPHRASE)
 
     def bid_ids(self) -> list[str]:
         return [b.bid_id for b in services.opened_bids(self.tender)]

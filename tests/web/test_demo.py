@@ -131,4 +131,6 @@ def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session,
     assert result["outcome"] == "evaluated"
     assert len(result["ranking"]) == 5
     assert len(result["shortlist"]) == 3
+    # Four of the five evaluators signed the report with their own keys.
+    assert sum(1 for seat in tenders[0].panel if seat.report_signature) == 4
     assert main([str(tmp_path / "demo-tender-bundle.json")]) == 0

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from tender_helpers import PASSPHRASES, TenderWorld, owners_decided
+from tender_helpers import PASSPHRASES, SIGNING_PASSPHRASE, TenderWorld, owners_decided
 
 from app.models import (
     Role,
@@ -287,7 +287,7 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     world.appoint(1)
     with world.app.test_request_context():
         panel.declare(world.s, actor=world.evaluators[-1], now=world.after_deadline(),
-                         tender=world.tender, conflicts=[])
+                      tender=world.tender, conflicts=[], passphrase=SIGNING_PASSPHRASE)
     assert panel.panel_state(world.tender).ready
 
 
@@ -392,13 +392,25 @@ def test_sheets_open_together_and_the_report_shows_every_score(client, login, wo
     assert best["bidder_id"] == world.tender.opening_record["record"]["bids"][1]["bidder_id"]
     assert best["price"]["score"] == "30.00"
     login(world.evaluators[0])
-    assert client.post(world.url("/report/sign")).status_code == 302
-    assert client.post(world.url("/report/sign")).status_code == 409
-    world.s.refresh(world.tender.panel[0])
-    assert world.tender.panel[0].report_signature["record"]["evaluation_sha256"]
+    wrong = client.post(world.url("/report/sign?lang=en"), data={"passphrase": "not mine at all"})
+    assert wrong.status_code == 422
+    assert "signing passphrase" in wrong.get_data(as_text=True)
+    signed = {"passphrase": SIGNING_PASSPHRASE}
+    assert client.post(world.url("/report/sign"), data=signed).status_code == 302
+    assert client.post(world.url("/report/sign"), data=signed).status_code == 409
+    seat = world.tender.panel[0]
+    world.s.refresh(seat)
+    # Signed with the evaluator's own key, the one the signed evaluation pins for the seat.
+    (entry,) = seat.report_signature["signatures"]
+    pinned = world.tender.evaluation["record"]["evaluator_keys"][seat.code]
+    assert entry["signer"] == seat.code
+    assert entry["key"] == pinned == base64.b64encode(bytes(seat.signing_public_key)).decode()
+    with world.app.app_context():
+        assert entry["key"] != base64.b64encode(signing_public_key(site_key())).decode()
+    assert "CYEVKEY1" in seat.protected_signing_key
     client.post("/logout")
     login(world.chair)
-    assert client.post(world.url("/report/sign")).status_code == 403
+    assert client.post(world.url("/report/sign"), data=signed).status_code == 403
     page = client.get(world.url("/report")).get_data(as_text=True)
     assert "32.00" in page
     assert best["total"] in page
@@ -416,6 +428,8 @@ def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, w
         world.sheet(user, plan=str(30 + i), staff="20")
     world.open_sheets()
     login(world.evaluators[0])
+    assert client.post(world.url("/report/sign"),
+                       data={"passphrase": SIGNING_PASSPHRASE}).status_code == 302
     response = client.get(world.url("/bundle.json"))
     assert response.status_code == 200
     data = response.get_json()
@@ -423,6 +437,19 @@ def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, w
     path = tmp_path / "bundle.json"
     path.write_text(response.get_data(as_text=True), encoding="utf-8")
     assert main([str(path)]) == 0
+    # An evaluator's signature made by the site's key instead of theirs is named.
+    from tenders.signing import sign_report
+
+    seat = next(p for p in data["panel"] if p["report_signature"])
+    genuine = seat["report_signature"]
+    with world.app.app_context():
+        forger = site_key()
+    seat["report_signature"] = sign_report(
+        forger, tender=data["tender"], evaluator_id=seat["seat"],
+        evaluation_record=data["evaluation"]["record"], signed_at="2026-01-01T00:00:00+00:00")
+    assert verify_bundle(data) == [
+        f"evaluator {seat['seat']}: signature by {seat['seat']} uses an unexpected key"]
+    seat["report_signature"] = genuine
     data["opening"]["record"]["bids"][0]["price"] = "1.00"
     problems = verify_bundle(data)
     assert any("opening record: signature" in p for p in problems)
