@@ -8,8 +8,9 @@ sealed score sheets, the sheets box's private key and the signed evaluation. The
 1. checks the site's signature on the ceremony and that each published private key belongs to
    the box's public key;
 2. replays the bid log against the deadline (the last submission counts), re-opens every
-   counted bid and compares bidder, price, documents, time and seal hash with the opening
-   record, and checks its signatures (site and the key holders named by the ceremony);
+   counted bid and compares bidder, price, documents (each file by its SHA-256), time and
+   seal hash with the opening record, and checks its signatures (site and the key holders
+   named by the ceremony);
 3. re-opens every sheet, applies recusal from the declarations, recomputes the evaluation with
    :func:`tenders.evaluate` and compares it byte for byte with the signed one, and checks its
    signatures;
@@ -34,6 +35,7 @@ from elections.errors import SealError
 from elections.sealing import BallotOpener, box_public_key
 from elections.signatures import signature_problems
 
+from .documents import open_documents
 from .lifecycle import (
     BidAction,
     BidEvent,
@@ -108,11 +110,15 @@ def _verify_opening(problems: list[str], data: Mapping[str, Any], rules: TenderR
         try:
             content = json.loads(opener.open(envelope))
             price, documents = str(content["price"]), str(content.get("documents", ""))
-        except (SealError, ValueError, KeyError, TypeError):
-            price, documents = None, ""
+            files = [d.to_json() for d in open_documents(content.get("files"))]
+        except (SealError, ValueError, KeyError, TypeError, AttributeError):
+            price, documents, files = None, "", []
         if entry["bidder_id"] != event.bidder_id or entry["price"] != price or (
                 price is not None and entry["documents"] != documents):
             problems.append(f"bid {bid_id}: the opened bid differs from the opening record")
+        if price is not None and entry.get("files", []) != files:
+            problems.append(f"bid {bid_id}: the opened files differ from the opening record "
+                            "(names, types, sizes or SHA-256)")
         if datetime.fromisoformat(entry["submitted_at"]) != event.at:
             problems.append(f"bid {bid_id}: the submission time differs from the log")
         if entry["problem"] is None and price is not None:

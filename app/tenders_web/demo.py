@@ -86,7 +86,7 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
                                  licence_number=f"9131010{i + 1:011d}",
                                  contact=f"投标联系人 {i + 1}")
         services.submit_bid(session, actor=bidder, now=at + dt.timedelta(hours=2), tender=tender,
-                            price=price, documents=f"{company}投标文件：服务方案、人员配置、业绩。")
+                            price=price, text=f"{company}投标文件：服务方案、人员配置、业绩。")
     opened = tender.deadline + dt.timedelta(hours=1)
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
         opening.bring_share(session, actor=_user(session, name, name, now), now=opened,
@@ -128,4 +128,4 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
                              tender=current, company=COMPANIES[0][0],
                              licence_number="913101010000000001", contact="投标联系人 1")
     services.submit_bid(session, actor=first, now=now - dt.timedelta(hours=20), tender=current,
-                        price="386000.00", documents="保洁服务方案。")
+                        price="386000.00", text="保洁服务方案。")

@@ -25,6 +25,7 @@ from elections import (
 from elections.errors import SealError
 from elections.sealing import BallotOpener
 from elections.signatures import sign_record
+from tenders.documents import open_documents
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -32,6 +33,7 @@ from ..keyshares import open_share
 from ..models import (
     KeyPurpose,
     Tender,
+    TenderBidDocument,
     TenderKey,
     TenderStatus,
     User,
@@ -153,15 +155,22 @@ def open_bids(session: Session, *, actor: User, now: dt.datetime, tender: Tender
                  "submitted_at": event.at.astimezone(dt.UTC).isoformat(),
                  "server_sealed": event.server_sealed,
                  "sealed_sha256": hashlib.sha256(bytes(event.sealed)).hexdigest(),
-                 "price": None, "documents": "", "problem": None}
+                 "price": None, "documents": "", "files": [], "problem": None}
         try:
             content = json.loads(opener.open(bytes(event.sealed)))
             price = _decimal(content["price"])
             if price <= 0 or price != price.quantize(Decimal("0.01")):
                 raise ValueError(price)
             entry["price"], entry["documents"] = str(price), str(content.get("documents", ""))
-        except (SealError, ValueError, KeyError, TypeError):
+        except (SealError, ValueError, KeyError, TypeError, AttributeError):
             entry["problem"] = "the bid does not open to a valid price"
+        else:
+            files = open_documents(content.get("files"))
+            entry["files"] = [d.to_json() for d in files]
+            session.add_all(TenderBidDocument(
+                tender_id=tender.id, bid_id=entry["bid_id"], position=d.position,
+                name=d.name or f"document-{d.position + 1}", mime=d.mime, sha256=d.sha256,
+                content=d.data) for d in files if d.problem is None)
         bids.append(entry)
     readable = [b for b in bids if b["problem"] is None]
     reason = outcome.failure_reason or tenders.too_few_bids(

@@ -30,6 +30,7 @@ from elections import (
 )
 from elections.rules import Matter
 from elections.sealing import MAGIC, MIN_SIZE
+from tenders import documents
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -53,11 +54,8 @@ from ..signing import sign
 #: scrypt cost of the committee's shares (the tests lower it with SHARE_SCRYPT_COST).
 DEFAULT_SHARE_COST = 2**15
 BID_KIND, SHEET_KIND = "bid", "sheet"
-#: A bid's documents: PDF or images, at most 5 files, 5 MB each, 8 MB together.
-DOCUMENT_TYPES = {"application/pdf": b"%PDF-", "image/png": b"\x89PNG\r\n\x1a\n",
-                  "image/jpeg": b"\xff\xd8\xff"}
-MAX_DOCUMENTS, MAX_DOCUMENT_BYTES, MAX_DOCUMENTS_BYTES = 5, 5 * 2**20, 8 * 2**20
-#: A sealed bid holds its documents (base64 inside the sealed JSON) and the text.
+#: A sealed bid holds its documents (``tenders.documents``: at most 8 MB of files, base64
+#: inside the sealed JSON) and the text.
 MAX_SEALED_BID = 11 * 2**20
 #: Roles whose holders keep a share of the tender's boxes.
 KEY_HOLDER_ROLES = (Role.COMMITTEE, Role.CHAIR)
@@ -296,9 +294,35 @@ def _domain_log(events: list[TenderBidEvent]) -> tuple[tenders.BidEvent, ...]:
                                   str(e.id) if e.sealed is not None else None) for e in events)
 
 
-def bid_plaintext(price: str, documents: str) -> bytes:
-    """What a bid seals (the browser writes the same canonical JSON)."""
-    return tenders.canonical_json({"documents": documents, "price": price}).encode("utf-8")
+def bid_plaintext(price: str, documents: str,
+                  files: list[tuple[str, str, bytes]] = ()) -> bytes:
+    """What a bid seals (the browser writes the same canonical JSON): the price, the text,
+    and the files as ``{"name", "type", "data": base64}``."""
+    return tenders.canonical_json({
+        "documents": documents, "price": price,
+        "files": [{"name": n, "type": t, "data": base64.b64encode(d).decode()}
+                  for n, t, d in files]}).encode("utf-8")
+
+
+def check_files(files: list[tuple[str, str, bytes]]) -> None:
+    """The document rules for a bid the server seals (a browser without the sealing script):
+    the same rule the opening applies, with errors naming the file."""
+    if len(files) > documents.MAX_DOCUMENTS:
+        raise DomainError(_("At most %(n)s files per bid.", n=documents.MAX_DOCUMENTS),
+                          field="files")
+    if sum(len(d) for _n, _t, d in files) > documents.MAX_DOCUMENTS_BYTES:
+        raise DomainError(_("The files of a bid are at most %(mb)s MB together.",
+                            mb=documents.MAX_DOCUMENTS_BYTES // 2**20), field="files")
+    for name, mime, data in files:
+        if mime not in documents.DOCUMENT_TYPES:
+            raise DomainError(_("%(name)s: only PDF, PNG or JPEG files are accepted.",
+                                name=name), field="files")
+        if len(data) > documents.MAX_DOCUMENT_BYTES:
+            raise DomainError(_("%(name)s: a file is at most %(mb)s MB.", name=name,
+                                mb=documents.MAX_DOCUMENT_BYTES // 2**20), field="files")
+        if documents.document_problem(mime, data):
+            raise DomainError(_("%(name)s: the content is not a PDF, PNG or JPEG file.",
+                                name=name), field="files")
 
 
 def sealed_envelope(text: str, limit: int) -> bytes:
@@ -337,7 +361,8 @@ def _append(session: Session, tender: Tender, bidder: Bidder, now: dt.datetime,
 
 
 def submit_bid(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
-               sealed_b64: str = "", price: str = "", documents: str = "") -> TenderBidEvent:
+               sealed_b64: str = "", price: str = "", text: str = "",
+               files: list[tuple[str, str, bytes]] = ()) -> TenderBidEvent:
     """A sealed bid before the deadline (sealed by the page; else by the server, marked so).
 
     A new submission replaces the bidder's earlier one: the last counts.
@@ -357,8 +382,10 @@ def submit_bid(session: Session, *, actor: User, now: dt.datetime, tender: Tende
         if value <= 0 or value != value.quantize(Decimal("0.01")):
             raise DomainError(_("Give the price in yuan, with at most two decimals."),
                               field="price")
+        check_files(list(files))
         sealed = seal_ballot(bytes(tender.bid_public_key), box_name(tender, KeyPurpose.BIDS),
-                             BID_KIND, bid_plaintext(str(value), documents.strip()[:20000]))
+                             BID_KIND, bid_plaintext(str(value), text.strip()[:20000],
+                                                     list(files)))
         server_sealed = True
     event = _append(session, tender, bidder, now, BidEventKind.SUBMIT, sealed, server_sealed)
     record(session, actor=actor, action="tender.bid_submitted", now=now,

@@ -4,6 +4,7 @@ bids, the opening, the panel, declarations, sealed sheets and the evaluation rep
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -23,12 +24,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from tenders import documents
+
 from .. import db
 from ..errors import Conflict, DomainError
 from ..models import (
     Community,
     KeyPurpose,
     Tender,
+    TenderBidDocument,
     TenderObjection,
     TenderStatus,
     User,
@@ -135,6 +139,7 @@ def detail(community, tender_id: int):
         award_blockers=decision.award_blockers(tender),
         shortlist_motions=decision.shortlist_motions(s, tender) if manage else [],
         rules=services.rules_of(tender), labels=STATUS_LABELS, manage=manage,
+        can_read=can(current_user, Permission.TENDERS_READ, community),
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
         bidder=bidder, companies=companies, failure=_failure(tender),
@@ -216,10 +221,12 @@ def bid(community, tender_id: int):
             abort(403)
         return _back(tender, "tenders.register")
     if request.method == "POST":
+        files = [(f.filename or "document", f.mimetype or "", f.read())
+                 for f in request.files.getlist("files") if f and f.filename]
         services.submit_bid(s, actor=current_user, now=now, tender=tender,
                             sealed_b64=request.form.get("sealed", "").strip(),
                             price=request.form.get("price", ""),
-                            documents=request.form.get("documents", ""))
+                            text=request.form.get("documents", ""), files=files)
         flash(_("Your bid is sealed and recorded. Until the deadline you may withdraw it or "
                 "submit a new one: the last counts."), "success")
         return _back(tender, "tenders.bid")
@@ -230,6 +237,7 @@ def bid(community, tender_id: int):
         closed = err.message
     return render_template(
         "tenders/bid.html", community=community, tender=tender, bidder=bidder, closed=closed,
+        limits=documents,
         standing=services.standing_bid(s, tender, bidder),
         box=services.box_name(tender, KeyPurpose.BIDS))
 
@@ -274,6 +282,26 @@ def opening(community, tender_id: int):
         errors=errors, blockers=boxes.opening_blockers(s, tender, purpose, now),
         key=boxes.key_of(s, tender, current_user, purpose),
         brought=len(boxes.brought_keys(tender, purpose))), (422 if errors else 200)
+
+
+@bp.route(f"{ONE}/bids/<bid_id>/documents/<int:position>")
+@requires(Permission.TENDERS_READ)
+def document(community, tender_id: int, bid_id: str, position: int):
+    """A bid's document, out of its seal: only after the opening (before it, no file exists
+    outside the sealed bid)."""
+    tender = _load(community, tender_id)
+    found = db.session().scalar(select(TenderBidDocument).where(
+        TenderBidDocument.tender_id == tender.id, TenderBidDocument.bid_id == bid_id,
+        TenderBidDocument.position == position))
+    if found is None:
+        abort(404)
+    response = make_response(found.content)
+    response.headers["Content-Type"] = found.mime
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"document-{bid_id}-{position + 1}\"; "
+        f"filename*=UTF-8''{quote(found.name)}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route(f"{ONE}/opening.json")

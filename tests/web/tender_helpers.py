@@ -92,7 +92,7 @@ class TenderWorld:
     def bid(self, user, price: str, *, at=None):
         with self.app.test_request_context():
             return services.submit_bid(self.s, actor=user, now=at or utcnow(),
-                                       tender=self.tender, price=price, documents="方案")
+                                       tender=self.tender, price=price, text="方案")
 
     def appoint(self, count: int):
         with self.app.test_request_context():

@@ -156,6 +156,95 @@ def test_a_bidder_registers_and_bids_sealed_and_the_last_bid_counts(
     assert world.tender.status is TenderStatus.OPENED
 
 
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def test_bid_documents_are_sealed_with_the_bid_and_readable_only_after_the_opening(
+        client, login, make, db_session, world):
+    """Are a bid's files sealed with it (no file exists before the opening), checked at the
+    opening (a file that is not what it says is refused with the reason), downloadable
+    afterwards, and named in the opening record and the bundle by their SHA-256?"""
+    import hashlib
+
+    from tenders.verify import verify_bundle
+
+    box = services.box_name(world.tender, services.KeyPurpose.BIDS)
+    users = [world.bidder(i) for i in range(3)]
+    files = [("服务方案.pdf", "application/pdf", PDF), ("资质.png", "image/png", PNG),
+             ("fake.pdf", "application/pdf", b"MZ not a pdf")]
+    login(users[0])
+    sealed = seal_ballot(bytes(world.tender.bid_public_key), box, "bid",
+                         services.bid_plaintext("999000.00", "方案", files))
+    assert client.post(world.url("/bid"), data={
+        "sealed": base64.b64encode(sealed).decode()}).status_code == 302
+    client.post("/logout")
+    for user, price in zip(users[1:], PRICES[1:], strict=False):
+        world.bid(user, price)
+    world.appoint(1)
+    login(world.committee)
+    url = world.url("/bids/T{}/documents/0")
+    event = db_session.scalars(select(TenderBidEvent)).first()
+    assert client.get(url.format(event.id)).status_code == 404  # before the opening: nothing
+    world.open_bids()
+    first = services.bidder_of(db_session, world.tender, users[0]).code
+    (entry,) = [b for b in world.tender.opening_record["record"]["bids"]
+                if b["bidder_id"] == first]
+    assert [(f["name"], f["sha256"], f["problem"]) for f in entry["files"][:2]] == [
+        ("服务方案.pdf", hashlib.sha256(PDF).hexdigest(), None),
+        ("资质.png", hashlib.sha256(PNG).hexdigest(), None)]
+    assert "not a application/pdf file" in entry["files"][2]["problem"]
+    response = client.get(world.url(f"/bids/{entry['bid_id']}/documents/0"))
+    assert response.status_code == 200
+    assert response.data == PDF
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert client.get(world.url(f"/bids/{entry['bid_id']}/documents/2")).status_code == 404
+    page = client.get(world.url("?lang=en")).get_data(as_text=True)
+    assert "服务方案.pdf" in page
+    assert "refused at the opening" in page
+    client.post("/logout")
+    outsider = make.user()
+    login(outsider)
+    assert client.get(world.url(f"/bids/{entry['bid_id']}/documents/0")).status_code == 403
+    client.post("/logout")
+    login(world.committee)
+    data = client.get(world.url("/bundle.json")).get_json()
+    assert verify_bundle(data) == []
+    bids = data["opening"]["record"]["bids"]
+    next(b for b in bids if b["bid_id"] == entry["bid_id"])["files"][0]["sha256"] = "0" * 64
+    assert any("opened files differ" in p for p in verify_bundle(data))
+
+
+def test_a_bid_sealed_by_the_server_checks_its_files_with_clear_errors(
+        client, login, db_session, world):
+    """Without the sealing script the form posts the files: is a wrong type or an oversize
+    file refused naming the file, with nothing stored, and a PDF accepted and sealed?"""
+    from io import BytesIO
+
+    from tenders.documents import MAX_DOCUMENT_BYTES
+
+    login(world.bidder(0))
+
+    def post(name, mime, content):
+        return client.post(world.url("/bid?lang=en"), content_type="multipart/form-data",
+                           data={"price": "990000.00",
+                                 "files": (BytesIO(content), name, mime)})
+
+    response = post("plan.docx", "application/msword", b"PK\x03\x04")
+    assert response.status_code == 422
+    assert "plan.docx: only PDF, PNG or JPEG" in response.get_data(as_text=True)
+    response = post("big.pdf", "application/pdf", b"%PDF-" + b"0" * MAX_DOCUMENT_BYTES)
+    assert response.status_code == 422
+    assert "big.pdf: a file is at most 5 MB" in response.get_data(as_text=True)
+    response = post("renamed.pdf", "application/pdf", b"MZ")
+    assert "renamed.pdf: the content is not a PDF" in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(TenderBidEvent.id))) == 0
+    assert post("plan.pdf", "application/pdf", PDF).status_code == 302
+    (event,) = db_session.scalars(select(TenderBidEvent)).all()
+    assert event.server_sealed
+    assert PDF not in bytes(event.sealed)
+
+
 def test_a_late_bid_is_refused(client, login, db_session, world, monkeypatch):
     """Is a bid at or after the deadline refused, and nothing written?"""
     user = world.bidder(0)
