@@ -70,10 +70,12 @@ class InvalidSheetError(TenderError):
 
 @dataclass(frozen=True)
 class Blocker:
-    """Something that must be done before the next step; ``code`` is stable for pages."""
+    """Something that must be done before the next step; ``code`` is stable for pages, and
+    with ``params`` lets a page word the blocker in its reader's language."""
 
     code: str
     message: str
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 # -- bids until the deadline --------------------------------------------------------------------
@@ -270,7 +272,8 @@ def panel_status(
         declaration = declared.get(member_id)
         if declaration is None:
             blockers.append(Blocker(
-                "undeclared", f"member {member_id} has not declared conflicts of interest"
+                "undeclared", f"member {member_id} has not declared conflicts of interest",
+                {"member": member_id},
             ))
             continue
         conflicts = sorted(declaration.conflicts_with & bidders)
@@ -282,17 +285,21 @@ def panel_status(
         return PanelStatus(tuple(active), recused, tuple(blockers))
     count = len(active)
     who = f" after recusing {', '.join(sorted(recused))}" if recused else ""
+    facts = {"count": str(count), "recused": ", ".join(sorted(recused))}
     if count % 2 == 0:
         blockers.append(Blocker(
             "even_panel",
             f"the active panel has {count} members{who}; it must have an odd number: appoint "
             "a substitute member, who declares conflicts of interest before scoring starts",
+            facts,
         ))
     elif count < MINIMUM_PANEL_SIZE:
         blockers.append(Blocker(
             "panel_too_small",
             f"the active panel has {count} members{who}; at least {MINIMUM_PANEL_SIZE} are "
             f"required: appoint {MINIMUM_PANEL_SIZE - count} substitute members",
+            {**facts, "minimum": str(MINIMUM_PANEL_SIZE),
+             "missing": str(MINIMUM_PANEL_SIZE - count)},
         ))
     elif count != rules.panel_size:
         change = "appoint substitute members" if count < rules.panel_size else "release members"
@@ -300,6 +307,7 @@ def panel_status(
             "panel_size",
             f"the active panel has {count} members{who}; the tender file sets "
             f"{rules.panel_size}: {change}",
+            {**facts, "size": str(rules.panel_size)},
         ))
     return PanelStatus(tuple(active), recused, tuple(blockers))
 
@@ -461,7 +469,8 @@ def blockers_before_opening_sheets(
     """
     done = set(submitted)
     return tuple(
-        Blocker("sheet_missing", f"evaluator {member_id} has not submitted a score sheet")
+        Blocker("sheet_missing", f"evaluator {member_id} has not submitted a score sheet",
+                {"member": member_id})
         for member_id in active
         if member_id not in done
     )

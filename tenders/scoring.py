@@ -319,7 +319,8 @@ class EvaluationResult:
             "ranking": [r.to_json() for r in self.ranking],
             "ties": [list(t) for t in self.ties],
             "shortlist": list(self.shortlist),
-            "blockers": [{"code": b.code, "message": b.message} for b in self.blockers],
+            "blockers": [{"code": b.code, "message": b.message, "params": dict(b.params)}
+                         for b in self.blockers],
         }
 
 
@@ -450,6 +451,7 @@ def _shortlist(
             f"bids {', '.join(t)} are equal on total, price score, price and submission time; "
             "the committee must decide their order and record why before the shortlist goes "
             "to the owners' meeting",
+            {"bids": ", ".join(t)},
         )
         for t in blocking
     )

@@ -34,6 +34,7 @@ from ..models import (
     TenderStatus,
     User,
 )
+from .messages import blocker_texts
 from .services import (
     bidder_of,
     opened_bids,
@@ -163,7 +164,7 @@ def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Ten
         raise Conflict(_("Your sheet is sealed: a submitted sheet cannot be changed."))
     status = panel_state(tender)
     if status.blockers:
-        raise Conflict(" ".join(b.message for b in status.blockers))
+        raise Conflict(blocker_texts(status.blockers))
     if seat.code not in status.active:
         raise Forbidden(_("You are recused from this evaluation."))
     sealed = sealed_envelope(sealed_b64, MAX_SEALED_SHEET)

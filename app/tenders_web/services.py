@@ -50,6 +50,7 @@ from ..models import (
     User,
 )
 from ..signing import sign
+from .messages import error_text, not_a_number
 
 #: scrypt cost of the committee's shares (the tests lower it with SHARE_SCRYPT_COST).
 DEFAULT_SHARE_COST = 2**15
@@ -98,9 +99,12 @@ def parse_criteria(text: str) -> tuple[tenders.Criterion, ...]:
         try:
             criteria.append(tenders.Criterion(parts[0], parts[1], _decimal(parts[2]),
                                               guidance=" | ".join(parts[3:])))
-        except (tenders.TenderError, ValueError) as exc:
-            raise DomainError(_("Line %(n)s: %(problem)s", n=number, problem=str(exc)),
+        except tenders.TenderError as exc:
+            raise DomainError(_("Line %(n)s: %(problem)s", n=number, problem=error_text(exc)),
                               field="criteria") from exc
+        except ValueError as exc:
+            raise DomainError(_("Line %(n)s: %(problem)s", n=number,
+                                problem=not_a_number(parts[2])), field="criteria") from exc
     return tuple(criteria)
 
 
@@ -136,10 +140,11 @@ def build_rules(*, criteria: str, price_weight: str, formula: str, n_above: str,
             minimum_bidders=minimum_bidders, panel_size=panel_size,
             drop_extremes=drop_extremes, shortlist_size=shortlist_size)
     except ValueError as exc:
-        raise DomainError(str(exc), field="formula") from exc
+        raise DomainError(_("The price weight and the factors must be numbers."),
+                          field="formula") from exc
     except tenders.TenderError as exc:
         field = next((f for cls, f in _RULE_FIELDS.items() if isinstance(exc, cls)), "criteria")
-        raise DomainError(str(exc), field=field) from exc
+        raise DomainError(error_text(exc), field=field) from exc
 
 
 def create_tender(
@@ -330,7 +335,7 @@ def sealed_envelope(text: str, limit: int) -> bytes:
     reading it: base64, the sealing header, a size within ``limit``."""
     if len(text) > limit * 4 // 3 + 8:
         raise DomainError(_("The sealed envelope is larger than %(mb)s MB allows.",
-                            mb=f"{limit / 2**20:.1f}"), field="sealed")
+                            mb=round(limit / 2**20, 1)), field="sealed")
     try:
         sealed = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:

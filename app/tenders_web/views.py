@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
-from . import decision, services
+from . import decision, messages, services
 from . import opening as boxes
 from . import panel as seats
 from .forms import TenderForm
@@ -48,6 +48,12 @@ from .forms import TenderForm
 bp = Blueprint("tenders", __name__)
 BASE = "/c/<int:community_id>/tenders"
 ONE = f"{BASE}/<int:tender_id>"
+
+@bp.app_template_global()
+def tender_blocker(blocker) -> str:
+    """A blocker of the pure ``tenders`` package, in the reader's language."""
+    return messages.blocker_text(blocker)
+
 
 STATUS_LABELS = {
     TenderStatus.DRAFT: _l("Draft"), TenderStatus.PUBLISHED: _l("Taking bids"),

@@ -159,7 +159,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     assert "1190000.50" in tab.inner_text("main")  # the opening record is public
     context.close()
 
-    for i, username in enumerate(tender["evaluators"]):
+    for username in tender["evaluators"]:
         context, tab = _tab(browser)
         log_in(tab, base, username, PASSWORD)
         # The declaration: no conflict, and a signing passphrase of the evaluator's own.
@@ -168,6 +168,11 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
         tab.fill("#again", SIGNING_PASSPHRASE)
         tab.click("main form button[type=submit]")
         tab.wait_for_url(re.compile(r"/sheet$"))
+        context.close()
+    for i, username in enumerate(tender["evaluators"]):
+        context, tab = _tab(browser)
+        log_in(tab, base, username, PASSWORD)
+        tab.goto(f"{tender['url']}/sheet")
         posted = []
         tab.on("request", lambda r, posted=posted: posted.append(r.post_data or "")
                if r.method == "POST" else None)

@@ -102,13 +102,21 @@ def test_a_tender_file_whose_weights_do_not_add_up_is_refused(client, login, db_
     login(world.committee)
     before = db_session.scalar(select(func.count(Tender.id)))
     deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(f"/c/{world.community.id}/tenders/new", data={
-        "motion_id": world.motion.id, "title": "坏的", "scope": "x", "term_months": 24,
-        "criteria": "plan | 服务方案 | 50 | 完整", "price_weight": "30",
-        "formula": "lowest_price", "minimum_bidders": 5, "panel_size": 7,
-        "shortlist_size": 3, "notice_days": 20, "deadline": deadline})
+    form = {"motion_id": world.motion.id, "title": "坏的", "scope": "x", "term_months": 24,
+            "criteria": "plan | 服务方案 | 50 | 完整", "price_weight": "30",
+            "formula": "lowest_price", "minimum_bidders": 5, "panel_size": 7,
+            "shortlist_size": 3, "notice_days": 20, "deadline": deadline}
+    response = client.post(f"/c/{world.community.id}/tenders/new", data=form)
     assert response.status_code == 422
-    assert "weights add up to 80" in response.get_data(as_text=True)
+    # The refusal comes from the pure tenders package, worded in the reader's language.
+    page = response.get_data(as_text=True)
+    assert "权重合计为 80，而不是 100" in page
+    assert "weights add up" not in page
+    response = client.post(f"/c/{world.community.id}/tenders/new", data={
+        **form, "criteria": "plan | 服务方案 | 70 | 完整", "panel_size": 6})
+    assert "评标委员会成员人数须为单数，而不是 6" in response.get_data(as_text=True)
+    response = client.post(f"/c/{world.community.id}/tenders/new?lang=en", data=form)
+    assert "The weights add up to 80, not 100" in response.get_data(as_text=True)
     assert db_session.scalar(select(func.count(Tender.id))) == before
 
 
@@ -368,6 +376,10 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     status = panel.panel_state(world.tender)
     assert world.tender.panel[0].code in status.recused
     assert [b.code for b in status.blockers] == ["even_panel"]
+    login(world.committee)
+    page = client.get(world.url("/panel")).get_data(as_text=True)
+    assert "须为单数" in page  # the blocker of the pure package, in Chinese
+    client.post("/logout")
     login(world.evaluators[1])
     response = client.post(world.url("/sheet"), data={"sealed": world.sealed_sheet(
         world.evaluators[1], world.scores("30", "20"))})
