@@ -673,3 +673,33 @@ def test_the_committee_orders_a_tie_and_the_verifier_recomputes_it(client, login
     assert verify_bundle(client.get(world.url("/bundle.json")).get_json()) == []
     assert client.post(world.url("/ties"), data={"order": "T1, T2",
                                                  "reason": "x"}).status_code == 422
+
+
+def test_the_award_can_cite_the_owners_motion_of_another_meeting(client, login, world):
+    """When the owners decided the shortlist at a meeting held apart, the committee cites its
+    final, adopted motion (never the motion that decided to tender); then the award is taken."""
+    from tender_helpers import adopted_service_motion
+
+    _opened(world)
+    world.declare_all()
+    for user in world.evaluators:
+        world.sheet(user)
+    world.open_sheets()
+    login(world.committee)
+    assert client.post(world.url("/candidates")).status_code == 302
+    award = {"bid_id": decision.shortlist_of(world.tender)[0], "note": "谈判记录"}
+    response = client.post(world.url("/award?lang=en"), data=award)
+    assert response.status_code == 409
+    assert "has not been put to an owners" in response.get_data(as_text=True)
+    own = {"motion_id": world.motion.id}
+    assert client.post(world.url("/shortlist-motion"), data=own).status_code == 422
+    other = adopted_service_motion(world.s, world.community, world.committee)
+    assert client.post(world.url("/shortlist-motion"),
+                       data={"motion_id": other.id}).status_code == 422  # not final yet
+    owners_decided(world.s, other.meeting, adopted=True)
+    assert client.post(world.url("/shortlist-motion"),
+                       data={"motion_id": other.id}).status_code == 302
+    assert client.post(world.url("/award"), data=award).status_code == 302
+    world.s.refresh(world.tender)
+    assert world.tender.shortlist_motion_id == other.id
+    assert world.tender.awarded_bid_id == award["bid_id"]
