@@ -38,6 +38,27 @@ LEANING = ((2, 0, -1, 1, -2), (1, 1, -2, 0, -1), (3, -1, 0, 1, -3), (0, 2, -1, 1
            (2, 1, -2, 2, 0))
 
 
+def _plan_pdf(number: int) -> bytes:
+    """A one-page PDF standing for a bidder's service plan (the demo's bid document)."""
+    text = f"BT /F1 18 Tf 72 720 Td (Service plan of bidder {number}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
 def _user(session: Session, username: str, display: str, now: dt.datetime) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -86,7 +107,9 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
                                  licence_number=f"9131010{i + 1:011d}",
                                  contact=f"投标联系人 {i + 1}")
         services.submit_bid(session, actor=bidder, now=at + dt.timedelta(hours=2), tender=tender,
-                            price=price, text=f"{company}投标文件：服务方案、人员配置、业绩。")
+                            price=price, text=f"{company}投标文件：服务方案、人员配置、业绩。",
+                            files=[(f"{company}服务方案.pdf", "application/pdf",
+                                    _plan_pdf(i + 1))])
     opened = tender.deadline + dt.timedelta(hours=1)
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
         opening.bring_share(session, actor=_user(session, name, name, now), now=opened,
