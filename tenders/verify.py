@@ -147,6 +147,9 @@ def _verify_evaluation(problems: list[str], data: Mapping[str, Any], rules: Tend
     declarations = [ConflictDeclaration(p["seat"], frozenset(p["conflicts"] or ()))
                     for p in data["panel"] if p["declared_at"]]
     status = panel_status(rules, members, declarations, [b.bidder_id for b in bids])
+    pinned = data["evaluation"]["record"].get("evaluator_keys", {})
+    problems += [f"the evaluation pins a signing key for {seat}, who is not an active evaluator"
+                 for seat in sorted(set(pinned) - set(status.active))]
     # The committee's recorded order of tied bids is a decision, not a computation: taken as
     # recorded, and refused by evaluate() unless it matches a tie of the recomputed ranking.
     resolutions = [TieResolution(tuple(t["order"]), t["reason"]) for t in

@@ -551,6 +551,12 @@ def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, w
     assert verify_bundle(data) == [
         f"evaluator {seat['seat']}: signature by {seat['seat']} uses an unexpected key"]
     seat["report_signature"] = genuine
+    # A key pinned for a seat that does not score is named too.
+    keys = data["evaluation"]["record"]["evaluator_keys"]
+    keys["E999"] = keys[seat["seat"]]
+    assert "the evaluation pins a signing key for E999, who is not an active evaluator" in (
+        verify_bundle(data))
+    del keys["E999"]
     data["opening"]["record"]["bids"][0]["price"] = "1.00"
     problems = verify_bundle(data)
     assert any("opening record: signature" in p for p in problems)
