@@ -274,7 +274,7 @@ def print_logins(session: Session) -> None:
 
     click.echo("Scrutineers' passphrases for the open vote's opening (demo only): "
                + ", ".join(f"{name}: {phrase!r}" for name, phrase in DEMO_PASSPHRASES.items()))
-    from .tenders_web.demo import DEMO_TENDER_PASSPHRASES
+    from .tenders_web.demo import DEMO_EVALUATOR_PASSPHRASE, DEMO_TENDER_PASSPHRASES
 
     tender_bundle = INSTANCE / "demo-tender-bundle.json"
     if tender_bundle.exists():
@@ -286,4 +286,5 @@ def print_logins(session: Session) -> None:
     click.echo("Committee's passphrases for opening a tender (demo only): "
                + ", ".join(f"{name}: {phrase!r}"
                            for name, phrase in DEMO_TENDER_PASSPHRASES.items()))
+    click.echo(f"Evaluators' signing passphrase (demo only): {DEMO_EVALUATOR_PASSPHRASE!r}")
     click.echo("")

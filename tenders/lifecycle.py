@@ -17,6 +17,7 @@ Each step is a pure function over plain values. A step that can be refused raise
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,10 +70,12 @@ class InvalidSheetError(TenderError):
 
 @dataclass(frozen=True)
 class Blocker:
-    """Something that must be done before the next step; ``code`` is stable for pages."""
+    """Something that must be done before the next step; ``code`` is stable for pages, and
+    with ``params`` lets a page word the blocker in its reader's language."""
 
     code: str
     message: str
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 # -- bids until the deadline --------------------------------------------------------------------
@@ -269,7 +272,8 @@ def panel_status(
         declaration = declared.get(member_id)
         if declaration is None:
             blockers.append(Blocker(
-                "undeclared", f"member {member_id} has not declared conflicts of interest"
+                "undeclared", f"member {member_id} has not declared conflicts of interest",
+                {"member": member_id},
             ))
             continue
         conflicts = sorted(declaration.conflicts_with & bidders)
@@ -281,17 +285,21 @@ def panel_status(
         return PanelStatus(tuple(active), recused, tuple(blockers))
     count = len(active)
     who = f" after recusing {', '.join(sorted(recused))}" if recused else ""
+    facts = {"count": str(count), "recused": ", ".join(sorted(recused))}
     if count % 2 == 0:
         blockers.append(Blocker(
             "even_panel",
             f"the active panel has {count} members{who}; it must have an odd number: appoint "
             "a substitute member, who declares conflicts of interest before scoring starts",
+            facts,
         ))
     elif count < MINIMUM_PANEL_SIZE:
         blockers.append(Blocker(
             "panel_too_small",
             f"the active panel has {count} members{who}; at least {MINIMUM_PANEL_SIZE} are "
             f"required: appoint {MINIMUM_PANEL_SIZE - count} substitute members",
+            {**facts, "minimum": str(MINIMUM_PANEL_SIZE),
+             "missing": str(MINIMUM_PANEL_SIZE - count)},
         ))
     elif count != rules.panel_size:
         change = "appoint substitute members" if count < rules.panel_size else "release members"
@@ -299,6 +307,7 @@ def panel_status(
             "panel_size",
             f"the active panel has {count} members{who}; the tender file sets "
             f"{rules.panel_size}: {change}",
+            {**facts, "size": str(rules.panel_size)},
         ))
     return PanelStatus(tuple(active), recused, tuple(blockers))
 
@@ -343,12 +352,14 @@ class ScoreSheet:
         return as_decimal(self.scores[bid_id][criterion], "score")
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data (scores as exact decimal text, keys sorted when encoded)."""
+        """Plain data (scores as exact decimal text, keys sorted when encoded); a value that is
+        not a number (an invalid sheet's) is kept as the text it was given."""
         return {
             "evaluator_id": self.evaluator_id,
             "submitted_at": None if self.submitted_at is None else instant_text(self.submitted_at),
             "scores": {
-                bid: {code: decimal_text(self.score(bid, code)) for code in by_criterion}
+                bid: {code: decimal_text(v) if isinstance(v, Decimal) else str(v)
+                      for code, v in by_criterion.items()}
                 for bid, by_criterion in self.scores.items()
             },
         }
@@ -361,6 +372,39 @@ class ScoreSheet:
             data["evaluator_id"], data["scores"],
             None if at is None else datetime.fromisoformat(at),
         )
+
+
+#: What the evaluator's browser seals (canonical JSON): ``{"evaluator_id": seat, "scores":
+#: {bid_id: {criterion_code: "decimal text"}}}``.
+SHEET_PLAINTEXT_KEYS = frozenset({"evaluator_id", "scores"})
+
+
+def sheet_from_plaintext(
+    evaluator_id: str, submitted_at: datetime | None, plaintext: bytes
+) -> tuple[ScoreSheet | None, tuple[str, ...]]:
+    """An opened sheet's content as a :class:`ScoreSheet`, or ``None`` and why it is refused.
+
+    The sheet is sealed in the evaluator's browser, so the server saw only ciphertext; this is
+    the first place its content is read. It must be the JSON object above, sealed for the seat
+    that submitted it (``evaluator_id``), with every score given as text. Ranges are checked
+    afterwards by :func:`sheet_problems`, as for any sheet.
+    """
+    who = f"sheet of evaluator {evaluator_id}"
+    try:
+        data = json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, (f"{who} is not readable JSON",)
+    if not isinstance(data, dict) or set(data) != SHEET_PLAINTEXT_KEYS:
+        return None, (f"{who} does not have the fields evaluator_id and scores",)
+    if data["evaluator_id"] != evaluator_id:
+        return None, (f"{who} was sealed for evaluator {data['evaluator_id']!r}",)
+    scores = data["scores"]
+    if not isinstance(scores, dict) or not all(
+        isinstance(by, dict) and all(isinstance(v, str) for v in by.values())
+        for by in scores.values()
+    ):
+        return None, (f"{who}: scores must map each bid to criterion scores written as text",)
+    return ScoreSheet(evaluator_id, scores, submitted_at), ()
 
 
 def _check_value(rules: TenderRules, where: str, code: str, raw: Any) -> str | None:
@@ -425,7 +469,8 @@ def blockers_before_opening_sheets(
     """
     done = set(submitted)
     return tuple(
-        Blocker("sheet_missing", f"evaluator {member_id} has not submitted a score sheet")
+        Blocker("sheet_missing", f"evaluator {member_id} has not submitted a score sheet",
+                {"member": member_id})
         for member_id in active
         if member_id not in done
     )

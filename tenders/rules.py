@@ -26,7 +26,17 @@ from elections.canonical import decimal_text, instant_text
 
 
 class TenderError(Exception):
-    """Base of every domain error raised by :mod:`tenders`."""
+    """Base of every domain error raised by :mod:`tenders`.
+
+    Besides its English message, an error a user can meet carries a stable ``code`` and the
+    ``params`` to word it (numbers as text): the web layer words it in the reader's language
+    from these (``app.tenders_web.messages``), without this package knowing any UI.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = {k: str(v) for k, v in params.items()}
 
 
 class TenderRulesError(TenderError):
@@ -128,7 +138,8 @@ class Criterion:
 
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not self.code.strip():
-            raise CriterionError(f"a criterion needs a code (criterion named {self.name!r})")
+            raise CriterionError(f"a criterion needs a code (criterion named {self.name!r})",
+                                 code="criterion_code", name=self.name)
         label = self.label
         try:
             weight = as_decimal(self.weight, f"weight of {label}")
@@ -137,9 +148,10 @@ class Criterion:
                 self.max_score, f"maximum score of {label}"
             )
         except (TypeError, ValueError) as exc:
-            raise CriterionError(str(exc)) from exc
+            raise CriterionError(str(exc), code="criterion_number", criterion=self.code) from exc
         if weight <= 0:
-            raise CriterionError(f"{label}: the weight must be positive, not {weight}")
+            raise CriterionError(f"{label}: the weight must be positive, not {weight}",
+                                 code="criterion_weight", criterion=self.code, weight=weight)
         if high != weight:
             raise CriterionError(
                 f"{label}: the maximum score ({high}) must equal the weight ({weight}), "
@@ -150,7 +162,8 @@ class Criterion:
                 f"{label}: the score range {low}–{high} must start at 0 or more and be non-empty"
             )
         if not has_places(low, SCORE_QUANTUM) or not has_places(weight, SCORE_QUANTUM):
-            raise CriterionError(f"{label}: weights and scores have at most two decimals")
+            raise CriterionError(f"{label}: weights and scores have at most two decimals",
+                                 code="criterion_places", criterion=self.code)
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "min_score", low)
         object.__setattr__(self, "max_score", high)
@@ -217,19 +230,22 @@ class PriceFormula:
             return
         if self.n_above is None or self.n_below is None:
             raise PriceFormulaError(
-                "the trimmed-mean formula needs both factors: n_above and n_below"
+                "the trimmed-mean formula needs both factors: n_above and n_below",
+                code="factors_missing",
             )
         try:
             above = as_decimal(self.n_above, "n_above")
             below = as_decimal(self.n_below, "n_below")
         except (TypeError, ValueError) as exc:
-            raise PriceFormulaError(str(exc)) from exc
+            raise PriceFormulaError(str(exc), code="factors_number") from exc
         if below <= 0:
-            raise PriceFormulaError(f"n_below must be positive, not {below}")
+            raise PriceFormulaError(f"n_below must be positive, not {below}",
+                                    code="n_below_positive", below=below)
         if above <= below:
             raise PriceFormulaError(
                 f"n_above ({above}) must be larger than n_below ({below}): a bid above the "
-                "benchmark loses more points than one the same distance below it"
+                "benchmark loses more points than one the same distance below it",
+                code="n_above_larger", above=above, below=below,
             )
         object.__setattr__(self, "n_above", above)
         object.__setattr__(self, "n_below", below)
@@ -284,29 +300,34 @@ class TenderRules:
         criteria = tuple(self.criteria)
         object.__setattr__(self, "criteria", criteria)
         if not criteria:
-            raise CriterionError("the tender file needs at least one scored criterion")
+            raise CriterionError("the tender file needs at least one scored criterion",
+                                 code="criteria_missing")
         by_code: dict[str, Criterion] = {}
         for criterion in criteria:
             if not isinstance(criterion, Criterion):
                 raise CriterionError(f"{criterion!r} is not a Criterion")
             if criterion.code in by_code:
-                raise CriterionError(f"{criterion.label} appears twice in the tender file")
+                raise CriterionError(f"{criterion.label} appears twice in the tender file",
+                                     code="criterion_twice", criterion=criterion.code)
             by_code[criterion.code] = criterion
         object.__setattr__(self, "criteria_by_code", by_code)
         try:
             price_weight = as_decimal(self.price_weight, "price weight")
         except (TypeError, ValueError) as exc:
-            raise WeightsError(str(exc)) from exc
+            raise WeightsError(str(exc), code="price_weight_number") from exc
         object.__setattr__(self, "price_weight", price_weight)
         if price_weight <= 0 or not has_places(price_weight, SCORE_QUANTUM):
             raise WeightsError(
-                f"the price weight must be positive with at most two decimals, not {price_weight}"
+                f"the price weight must be positive with at most two decimals, not {price_weight}",
+                code="price_weight", weight=price_weight,
             )
         total = sum((c.weight for c in criteria), price_weight)
         if total != TOTAL_POINTS:
             parts = " + ".join(f"{c.code} {c.weight}" for c in criteria)
             raise WeightsError(
-                f"weights add up to {total}, not {TOTAL_POINTS}: {parts} + price {price_weight}"
+                f"weights add up to {total}, not {TOTAL_POINTS}: {parts} + price {price_weight}",
+                code="weights_total", total=total, expected=TOTAL_POINTS, parts=parts,
+                price=price_weight,
             )
         if not isinstance(self.price_formula, PriceFormula):
             raise PriceFormulaError("the tender file needs a PriceFormula")
@@ -319,18 +340,22 @@ class TenderRules:
         if self.minimum_bidders < LEGAL_MINIMUM_BIDDERS:
             raise MinimumBiddersError(
                 f"a tender cannot ask for fewer than {LEGAL_MINIMUM_BIDDERS} bidders "
-                f"(it asks for {self.minimum_bidders}); Bidding Law art. 28"
+                f"(it asks for {self.minimum_bidders}); Bidding Law art. 28",
+                code="minimum_bidders", legal=LEGAL_MINIMUM_BIDDERS, asked=self.minimum_bidders,
             )
         size = self.panel_size
         if isinstance(size, bool) or not isinstance(size, int) or size < MINIMUM_PANEL_SIZE:
             raise PanelSizeError(
-                f"the evaluation panel needs at least {MINIMUM_PANEL_SIZE} members, not {size}"
+                f"the evaluation panel needs at least {MINIMUM_PANEL_SIZE} members, not {size}",
+                code="panel_minimum", minimum=MINIMUM_PANEL_SIZE, size=size,
             )
         if size % 2 == 0:
-            raise PanelSizeError(f"the evaluation panel has an odd number of members, not {size}")
+            raise PanelSizeError(f"the evaluation panel has an odd number of members, not {size}",
+                                 code="panel_odd", size=size)
         if self.shortlist_size not in SHORTLIST_SIZES:
             raise TenderRulesError(
-                f"the shortlist for the owners' meeting has 2 or 3 bids, not {self.shortlist_size}"
+                f"the shortlist for the owners' meeting has 2 or 3 bids, not {self.shortlist_size}",
+                code="shortlist_size", size=self.shortlist_size,
             )
         if not isinstance(self.drop_extremes, bool):
             raise TenderRulesError("drop_extremes is true or false")

@@ -23,7 +23,7 @@ of the sheets or bids given.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -283,6 +283,8 @@ class EvaluationResult:
     sheets: tuple[ScoreSheet, ...]
     active_evaluators: tuple[str, ...] | None
     tie_resolutions: tuple[TieResolution, ...]
+    #: Sheets refused when opened (unreadable, sealed for another seat): evaluator → why.
+    refused_sheets: Mapping[str, tuple[str, ...]]
     outcome: Outcome
     failure_reason: str | None = None
     benchmark: Benchmark | None = None
@@ -292,6 +294,9 @@ class EvaluationResult:
     ties: tuple[tuple[str, ...], ...] = ()
     shortlist: tuple[str, ...] = ()
     blockers: tuple[Blocker, ...] = ()
+    #: Every invalid sheet (refused, out of range, incomplete): evaluator → problems. An
+    #: invalid sheet counts as submitted but none of its scores is used.
+    invalid_sheets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Plain data; :func:`result_json` turns it into canonical text."""
@@ -305,14 +310,17 @@ class EvaluationResult:
                 "active_evaluators": None if self.active_evaluators is None
                 else list(self.active_evaluators),
                 "tie_resolutions": [t.to_json() for t in self.tie_resolutions],
+                "refused_sheets": {e: list(p) for e, p in sorted(self.refused_sheets.items())},
             },
+            "invalid_sheets": {e: list(p) for e, p in sorted(self.invalid_sheets.items())},
             "outcome": self.outcome.value,
             "failure_reason": self.failure_reason,
             "benchmark": None if self.benchmark is None else self.benchmark.to_json(),
             "ranking": [r.to_json() for r in self.ranking],
             "ties": [list(t) for t in self.ties],
             "shortlist": list(self.shortlist),
-            "blockers": [{"code": b.code, "message": b.message} for b in self.blockers],
+            "blockers": [{"code": b.code, "message": b.message, "params": dict(b.params)}
+                         for b in self.blockers],
         }
 
 
@@ -331,10 +339,13 @@ def _check_bids(bids: Sequence[OpenedBid]) -> None:
 
 def _check_sheets(
     rules: TenderRules, sheets: Sequence[ScoreSheet], bid_ids: list[str],
-    active: tuple[str, ...] | None,
-) -> None:
+    active: tuple[str, ...] | None, refused: Mapping[str, Sequence[str]],
+) -> dict[str, tuple[str, ...]]:
+    """Raise for a wrong set of sheets (duplicates, missing or foreign evaluators, another
+    panel size); return the sheets that are invalid in themselves (evaluator → problems):
+    those refused at the opening, and those scoring out of range or incompletely."""
     problems: list[str] = []
-    ids = [s.evaluator_id for s in sheets]
+    ids = [s.evaluator_id for s in sheets] + sorted(refused)
     problems += [
         f"two sheets from evaluator {e}: a submitted sheet is final and is never replaced"
         for e in sorted({e for e in ids if ids.count(e) > 1})
@@ -344,14 +355,18 @@ def _check_sheets(
         problems += [
             f"sheet from {e}, who is not an active panel member" for e in ids if e not in active
         ]
-    if len(sheets) != rules.panel_size:
+    if len(ids) != rules.panel_size:
         problems.append(
-            f"the tender file sets a panel of {rules.panel_size}; {len(sheets)} sheets were opened"
+            f"the tender file sets a panel of {rules.panel_size}; {len(ids)} sheets were opened"
         )
-    for sheet in sheets:
-        problems += sheet_problems(rules, sheet, bid_ids)
     if problems:
         raise InvalidSheetError(problems)
+    invalid = {e: tuple(p) for e, p in refused.items()}
+    for sheet in sheets:
+        found = sheet_problems(rules, sheet, bid_ids)
+        if found:
+            invalid[sheet.evaluator_id] = tuple(found)
+    return invalid
 
 
 def _score_bid(
@@ -436,6 +451,7 @@ def _shortlist(
             f"bids {', '.join(t)} are equal on total, price score, price and submission time; "
             "the committee must decide their order and record why before the shortlist goes "
             "to the owners' meeting",
+            {"bids": ", ".join(t)},
         )
         for t in blocking
     )
@@ -448,11 +464,16 @@ def evaluate(
     *,
     active_evaluators: Iterable[str] | None = None,
     tie_resolutions: Iterable[TieResolution] = (),
+    refused_sheets: Mapping[str, Sequence[str]] | None = None,
 ) -> EvaluationResult:
     """Score, rank and shortlist the opened bids from the opened sheets (评标).
 
+    ``refused_sheets`` names the evaluators whose sealed sheet was submitted but refused when
+    opened (:func:`~tenders.lifecycle.sheet_from_plaintext`), with why. A sheet out of range
+    or incomplete is invalid too; invalid sheets are listed in the result and not scored.
+
     With fewer valid bids than the tender's minimum the result is :attr:`Outcome.FAILED` with
-    the reason. Otherwise every active evaluator must have exactly one valid sheet (panel size
+    the reason. Otherwise every active evaluator must have exactly one sheet (panel size
     as in the tender file; ``active_evaluators``, if given, names them), or
     :class:`InvalidSheetError` lists every problem. Input order never matters.
     """
@@ -461,19 +482,24 @@ def evaluate(
     opened_sheets = tuple(sorted(sheets, key=lambda s: s.evaluator_id))
     active = None if active_evaluators is None else tuple(sorted(active_evaluators))
     resolutions = tuple(tie_resolutions)
-    inputs = (rules, opened, opened_sheets, active, resolutions)
+    refused = {e: tuple(p) for e, p in sorted((refused_sheets or {}).items())}
+    inputs = (rules, opened, opened_sheets, active, resolutions, refused)
     valid = [b for b in opened if b.disqualified is None]
     reason = too_few_bids(rules, len(valid), what="valid bids after review")
     if reason is not None:
         return EvaluationResult(*inputs, outcome=Outcome.FAILED, failure_reason=reason)
-    _check_sheets(rules, opened_sheets, [b.bid_id for b in valid], active)
+    invalid = _check_sheets(rules, opened_sheets, [b.bid_id for b in valid], active, refused)
+    counted = [s for s in opened_sheets if s.evaluator_id not in invalid]
+    if not counted:
+        return EvaluationResult(*inputs, outcome=Outcome.FAILED, invalid_sheets=invalid,
+                                failure_reason="no valid score sheet: every sheet is invalid")
     benchmark = price_benchmark(rules.price_formula, [Entry(b.bid_id, b.price) for b in valid])
-    scored = [_score_bid(rules, b, opened_sheets, benchmark.value) for b in valid]
+    scored = [_score_bid(rules, b, counted, benchmark.value) for b in valid]
     ranking, ties = rank_bids(scored, resolutions)
     shortlist, blockers = _shortlist(rules, ranking, ties)
     return EvaluationResult(
         *inputs, outcome=Outcome.EVALUATED, benchmark=benchmark, ranking=ranking, ties=ties,
-        shortlist=shortlist, blockers=blockers,
+        shortlist=shortlist, blockers=blockers, invalid_sheets=invalid,
     )
 
 
@@ -496,4 +522,5 @@ def recompute(data: Mapping[str, Any]) -> EvaluationResult:
         tie_resolutions=[
             TieResolution(tuple(t["order"]), t["reason"]) for t in inputs["tie_resolutions"]
         ],
+        refused_sheets=inputs.get("refused_sheets") or {},
     )

@@ -8,11 +8,14 @@ sealed score sheets, the sheets box's private key and the signed evaluation. The
 1. checks the site's signature on the ceremony and that each published private key belongs to
    the box's public key;
 2. replays the bid log against the deadline (the last submission counts), re-opens every
-   counted bid and compares bidder, price, documents, time and seal hash with the opening
-   record, and checks its signatures (site and the key holders named by the ceremony);
+   counted bid and compares bidder, price, documents (each file by its SHA-256), time and
+   seal hash with the opening record, and checks its signatures (site and the key holders
+   named by the ceremony);
 3. re-opens every sheet, applies recusal from the declarations, recomputes the evaluation with
    :func:`tenders.evaluate` and compares it byte for byte with the signed one, and checks its
-   signatures.
+   signatures;
+4. checks each evaluator's own signature under the report against the key the signed
+   evaluation pins for them, and that it signs this version of the report.
 
 Only the standard library, ``cryptography`` and the pure packages are needed.
 """
@@ -32,19 +35,21 @@ from elections.errors import SealError
 from elections.sealing import BallotOpener, box_public_key
 from elections.signatures import signature_problems
 
+from .documents import open_documents
 from .lifecycle import (
     BidAction,
     BidEvent,
     ConflictDeclaration,
     OpenedBid,
     PanelMember,
-    ScoreSheet,
     TieResolution,
     close_bidding,
     panel_status,
+    sheet_from_plaintext,
 )
 from .rules import TenderError, TenderRules, canonical_json
 from .scoring import evaluate, result_json
+from .signing import report_signature_problems
 
 BUNDLE_FORMAT = "courtyard.tender-bundle/1"
 
@@ -105,11 +110,15 @@ def _verify_opening(problems: list[str], data: Mapping[str, Any], rules: TenderR
         try:
             content = json.loads(opener.open(envelope))
             price, documents = str(content["price"]), str(content.get("documents", ""))
-        except (SealError, ValueError, KeyError, TypeError):
-            price, documents = None, ""
+            files = [d.to_json() for d in open_documents(content.get("files"))]
+        except (SealError, ValueError, KeyError, TypeError, AttributeError):
+            price, documents, files = None, "", []
         if entry["bidder_id"] != event.bidder_id or entry["price"] != price or (
                 price is not None and entry["documents"] != documents):
             problems.append(f"bid {bid_id}: the opened bid differs from the opening record")
+        if price is not None and entry.get("files", []) != files:
+            problems.append(f"bid {bid_id}: the opened files differ from the opening record "
+                            "(names, types, sizes or SHA-256)")
         if datetime.fromisoformat(entry["submitted_at"]) != event.at:
             problems.append(f"bid {bid_id}: the submission time differs from the log")
         if entry["problem"] is None and price is not None:
@@ -120,23 +129,34 @@ def _verify_opening(problems: list[str], data: Mapping[str, Any], rules: TenderR
 def _verify_evaluation(problems: list[str], data: Mapping[str, Any], rules: TenderRules,
                        bids: list[OpenedBid], private: bytes) -> None:
     opener = BallotOpener(private, f"{data['tender']}/sheets", "sheet")
-    sheets = []
+    sheets, refused = [], {}
     for entry in data["sheets"]:
+        code = entry["seat"]
         try:
-            sheets.append(ScoreSheet.from_json(json.loads(opener.open(_b64(entry["sealed"])))))
-        except (SealError, ValueError, KeyError, TypeError):
-            problems.append(f"the sheet of {entry['seat']} does not open")
+            plaintext = opener.open(_b64(entry["sealed"]))
+        except SealError:
+            refused[code] = (f"the sheet of evaluator {code} does not open",)
+            continue
+        sheet, why = sheet_from_plaintext(code, datetime.fromisoformat(entry["submitted_at"]),
+                                          plaintext)
+        if sheet is None:
+            refused[code] = why
+        else:
+            sheets.append(sheet)
     members = [PanelMember(p["seat"], "", p["role"]) for p in data["panel"]]
     declarations = [ConflictDeclaration(p["seat"], frozenset(p["conflicts"] or ()))
                     for p in data["panel"] if p["declared_at"]]
     status = panel_status(rules, members, declarations, [b.bidder_id for b in bids])
+    pinned = data["evaluation"]["record"].get("evaluator_keys", {})
+    problems += [f"the evaluation pins a signing key for {seat}, who is not an active evaluator"
+                 for seat in sorted(set(pinned) - set(status.active))]
     # The committee's recorded order of tied bids is a decision, not a computation: taken as
     # recorded, and refused by evaluate() unless it matches a tie of the recomputed ranking.
     resolutions = [TieResolution(tuple(t["order"]), t["reason"]) for t in
                    data["evaluation"]["record"]["result"]["inputs"]["tie_resolutions"]]
     try:
         text = result_json(evaluate(rules, bids, sheets, active_evaluators=status.active,
-                                    tie_resolutions=resolutions))
+                                    tie_resolutions=resolutions, refused_sheets=refused))
     except TenderError as exc:
         problems.append(f"the evaluation cannot be recomputed: {exc}")
         return
@@ -174,7 +194,23 @@ def verify_bundle(data: Mapping[str, Any], site_key: bytes | None = None) -> lis
     problems += [f"evaluation: {p}" for p in signature_problems(
         "tender-evaluation", data["evaluation"], _signers(data["evaluation"], site, holders))]
     _verify_evaluation(problems, data, rules, bids, sheet_key)
+    _verify_report_signatures(problems, data)
     return problems
+
+
+def _verify_report_signatures(problems: list[str], data: Mapping[str, Any]) -> None:
+    """Each evaluator's signature under the report, with the key the signed evaluation pins."""
+    evaluation = data["evaluation"]["record"]
+    keys = evaluation.get("evaluator_keys", {})
+    for seat in data["panel"]:
+        signature = seat.get("report_signature")
+        if signature is None:
+            continue
+        key = keys.get(seat["seat"])
+        problems += report_signature_problems(
+            signature, tender=data["tender"], evaluator_id=seat["seat"],
+            public_key=None if key is None else base64.b64decode(key),
+            evaluation_record=evaluation)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,9 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"PROBLEM: {problem}")
     if not problems:
         opened = data["opening"]["record"]
+        signed = sum(1 for p in data["panel"] if p.get("report_signature"))
         print(f"OK: tender {data['tender']}: {len(opened['bids'])} bids re-opened"
-              + ("; sheets re-opened and the evaluation recomputed" if data.get("evaluation")
-                 else ""))
+              + (f"; sheets re-opened and the evaluation recomputed; {signed} evaluators' "
+                 "signatures under the report verified" if data.get("evaluation") else ""))
     return 1 if problems else 0
 
 

@@ -83,6 +83,7 @@ ACTION_LABELS = {
     "tender.sheet_sealed": _l("Score sheet sealed"),
     "tender.report_signed": _l("Evaluation report signed by an evaluator"),
     "tender.shortlist_to_meeting": _l("Tender shortlist put to an owners' meeting"),
+    "tender.shortlist_motion_linked": _l("Owners' motion on a tender shortlist cited"),
     "tender.tie_resolved": _l("Tie between tender bids ordered by the committee"),
     "tender.share_brought": _l("Committee member's tender share brought"),
     "token.created": _l("API token created"),

@@ -97,6 +97,8 @@ class Tender(Base):
     evaluation: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     #: The draft owners' meeting that puts the shortlist to the owners as a motion.
     shortlist_meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"))
+    #: The owners' motion on the shortlist; the award needs it adopted and final.
+    shortlist_motion_id: Mapped[int | None] = mapped_column(ForeignKey("motion.id"))
     #: The candidates (the shortlist) published for objections (公示), and the windows.
     candidates_published_at: Mapped[dt.datetime | None]
     objections_close_at: Mapped[dt.datetime | None]
@@ -108,7 +110,8 @@ class Tender(Base):
     final_at: Mapped[dt.datetime | None]
 
     community: Mapped[Community] = relationship()
-    motion: Mapped[Motion] = relationship()
+    motion: Mapped[Motion] = relationship(foreign_keys=[motion_id])
+    shortlist_motion: Mapped[Motion | None] = relationship(foreign_keys=[shortlist_motion_id])
     keys: Mapped[list[TenderKey]] = relationship(back_populates="tender",
                                                  order_by="TenderKey.share_number")
     bidders: Mapped[list[Bidder]] = relationship(back_populates="tender", order_by="Bidder.id")
@@ -206,8 +209,13 @@ class PanelSeat(Base):
     #: Bidder codes (``B<id>``) the member declared a conflict of interest with.
     conflicts: Mapped[list | None] = mapped_column(JSON)
     conflict_note: Mapped[str] = mapped_column(Text, default="")
-    #: The member's signature under the evaluation report (the site's signature over the
-    #: report's hash and the seat, made when the member signs in person on the site).
+    #: The member's own Ed25519 key, made at the declaration: the public half is pinned in the
+    #: signed evaluation; the private half is kept only under the member's passphrase
+    #: (``tenders.signing``), so the site cannot sign the report in their name.
+    signing_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    protected_signing_key: Mapped[str | None] = mapped_column(Text)
+    #: The member's signature under the evaluation report (their own key over the report's
+    #: hash and the seat, ``tenders.signing.REPORT_PURPOSE``).
     report_signed_at: Mapped[dt.datetime | None]
     report_signature: Mapped[dict | None] = mapped_column(JSON)
 
@@ -229,6 +237,26 @@ class SealedSheet(Base):
     seat_id: Mapped[int] = mapped_column(ForeignKey("tender_panel_seat.id"))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     submitted_at: Mapped[dt.datetime]
+
+
+class TenderBidDocument(Base):
+    """A document (PDF or image) of an opened bid, as it came out of the bid's seal.
+
+    It exists only from the opening: before it the file is inside the sealed bid, which
+    nobody can read. The opening record names it by its SHA-256."""
+
+    __tablename__ = "tender_bid_document"
+    __table_args__ = (UniqueConstraint("tender_id", "bid_id", "position"),)
+
+    id: Mapped[intpk]
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tender.id"), index=True)
+    #: The bid's id in the opening record (``T<event id>``).
+    bid_id: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    name: Mapped[str200]
+    mime: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class TenderObjection(Base):

@@ -16,6 +16,8 @@ from elections.rules import Matter
 from ..audit.services import record
 from ..errors import Conflict, DomainError
 from ..models import (
+    MeetingStatus,
+    Motion,
     Tender,
     TenderObjection,
     TenderStatus,
@@ -60,10 +62,10 @@ def shortlist_to_meeting(session: Session, *, actor: User, now: dt.datetime, ten
         title=_("Choosing the service company: %(title)s", title=tender.title),
         kind=MeetingKind.ORDINARY, form=MeetingForm.MIXED,
         voting_opens_at=now + dt.timedelta(days=20), voting_closes_at=now + dt.timedelta(days=30))
-    meetings.add_motion(session, actor=actor, now=now, meeting=meeting,
-                        title=_("Shortlist of the tender %(title)s", title=tender.title),
-                        body="\n".join(lines), matter=Matter.SERVICE_COMPANY)
-    tender.shortlist_meeting_id = meeting.id
+    motion = meetings.add_motion(session, actor=actor, now=now, meeting=meeting,
+                                 title=_("Shortlist of the tender %(title)s", title=tender.title),
+                                 body="\n".join(lines), matter=Matter.SERVICE_COMPANY)
+    tender.shortlist_meeting_id, tender.shortlist_motion_id = meeting.id, motion.id
     session.flush()
     record(session, actor=actor, action="tender.shortlist_to_meeting", now=now,
            community_id=tender.community_id, target=f"tender:{tender.id}",
@@ -128,11 +130,57 @@ def answer_objection(session: Session, *, actor: User, now: dt.datetime, tender:
     return objection
 
 
+def shortlist_motions(session: Session, tender: Tender) -> list[Motion]:
+    """Final adopted motions (matter 4) the committee may cite as the owners' decision on the
+    shortlist, when the owners decided it at another meeting than the one drafted here."""
+    from ..meetings.services import adopted_motions
+
+    return [m for m in adopted_motions(session, tender.community, Matter.SERVICE_COMPANY,
+                                       final_only=True) if m.id != tender.motion_id]
+
+
+def link_shortlist_motion(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                          motion_id: int) -> Tender:
+    """Cite the owners' adopted, final motion on the shortlist (another meeting's)."""
+    if tender.status not in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED):
+        raise Conflict(_("Only an evaluated tender puts its shortlist to the owners."))
+    motion = session.get(Motion, motion_id)
+    if motion is None or motion not in shortlist_motions(session, tender):
+        raise DomainError(_("Choose a final, adopted motion of an owners' meeting on hiring "
+                            "the service company (not the one that decided to tender)."),
+                          field="motion_id")
+    tender.shortlist_motion_id, tender.shortlist_meeting_id = motion.id, motion.meeting_id
+    session.flush()
+    record(session, actor=actor, action="tender.shortlist_motion_linked", now=now,
+           community_id=tender.community_id, target=f"tender:{tender.id}",
+           details={"motion": motion.id})
+    return tender
+
+
+def award_blockers(tender: Tender) -> list[str]:
+    """Why the owners' decision on the shortlist does not yet allow an award (empty: it does)."""
+    motion = tender.shortlist_motion
+    if motion is None:
+        return [_("The shortlist has not been put to an owners' meeting: the award needs the "
+                  "owners' adopted motion on it.")]
+    if motion.meeting.status is not MeetingStatus.FINAL:
+        return [_("The owners' meeting on the shortlist (%(title)s) has no final result yet: "
+                  "the award waits until it is final.", title=motion.meeting.title)]
+    if not motion.adopted:
+        return [_("The owners did not adopt the shortlist motion (%(title)s): no award can be "
+                  "made on this tender.", title=motion.meeting.title)]
+    return []
+
+
 def record_award(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
                  bid_id: str, note: str) -> Tender:
-    """The committee records the negotiation and the award to a shortlisted bid."""
+    """The committee records the negotiation and the award to a shortlisted bid, once the
+    owners' meeting has adopted the shortlist motion and its result is final."""
     if tender.status is not TenderStatus.PUBLICISED:
         raise Conflict(_("The award is recorded once the candidates are published."))
+    found = award_blockers(tender)
+    if found:
+        raise Conflict(" ".join(found))
     if bid_id not in shortlist_of(tender):
         raise DomainError(_("Choose a bid of the shortlist."), field="bid_id")
     if not (note or "").strip():
@@ -158,6 +206,7 @@ def final_blockers(session: Session, tender: Tender, now: dt.datetime) -> list[s
         found.append(_("%(n)s objections are not yet answered.", n=open_count))
     if tender.awarded_bid_id is None:
         found.append(_("The committee has not recorded the award."))
+    found += award_blockers(tender)
     return found
 
 

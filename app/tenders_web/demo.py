@@ -3,6 +3,7 @@ panel scored, report signed) and one taking bids now."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from pathlib import Path
@@ -10,12 +11,16 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from elections import seal_ballot
+
 from ..auth.services import hash_password
 from ..models import Community, KeyPurpose, User
 from . import decision, opening, panel, services
 
 #: The key holders' passphrases (printed by ``make demo`` so a tender can be opened).
 DEMO_TENDER_PASSPHRASES = {"chair": "wutong tender chair", "committee": "wutong tender committee"}
+#: Every demo evaluator's own signing passphrase (printed by ``make demo``).
+DEMO_EVALUATOR_PASSPHRASE = "wutong evaluator key"  # noqa: S105 - a public demo value
 CRITERIA = (
     "plan | 服务方案 | 30 | 物业服务方案的完整性、针对性与可行性\n"
     "staff | 人员配置 | 20 | 项目经理资历、持证上岗人员比例\n"
@@ -31,6 +36,27 @@ COMPANIES = (
 #: Each evaluator's leaning per company index: added to a base score of each criterion.
 LEANING = ((2, 0, -1, 1, -2), (1, 1, -2, 0, -1), (3, -1, 0, 1, -3), (0, 2, -1, 1, -1),
            (2, 1, -2, 2, 0))
+
+
+def _plan_pdf(number: int) -> bytes:
+    """A one-page PDF standing for a bidder's service plan (the demo's bid document)."""
+    text = f"BT /F1 18 Tf 72 720 Td (Service plan of bidder {number}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
 
 
 def _user(session: Session, username: str, display: str, now: dt.datetime) -> User:
@@ -81,7 +107,9 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
                                  licence_number=f"9131010{i + 1:011d}",
                                  contact=f"投标联系人 {i + 1}")
         services.submit_bid(session, actor=bidder, now=at + dt.timedelta(hours=2), tender=tender,
-                            price=price, documents=f"{company}投标文件：服务方案、人员配置、业绩。")
+                            price=price, text=f"{company}投标文件：服务方案、人员配置、业绩。",
+                            files=[(f"{company}服务方案.pdf", "application/pdf",
+                                    _plan_pdf(i + 1))])
     opened = tender.deadline + dt.timedelta(hours=1)
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
         opening.bring_share(session, actor=_user(session, name, name, now), now=opened,
@@ -91,17 +119,25 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
     base = {"plan": 24, "staff": 15, "record": 7, "response": 7}
     for user in evaluators:
         panel.declare(session, actor=user, now=opened + dt.timedelta(hours=2), tender=tender,
-                         conflicts=[])
+                      conflicts=[], passphrase=DEMO_EVALUATOR_PASSPHRASE)
     for n, user in enumerate(evaluators):
-        raw = {(b.bid_id, code): str(value + LEANING[n][order[b.bidder_id]] // (2 if value < 10
-                                                                                else 1))
-               for b in bids for code, value in base.items()}
+        scores = {b.bid_id: {code: str(value + LEANING[n][order[b.bidder_id]] // (
+            2 if value < 10 else 1)) for code, value in base.items()} for b in bids}
+        # Sealed here as each evaluator's browser seals it (static/js/sheet.js).
+        sealed = seal_ballot(bytes(tender.sheet_public_key),
+                             services.box_name(tender, KeyPurpose.SHEETS), services.SHEET_KIND,
+                             panel.sheet_plaintext(panel.seat_of(session, tender, user), scores))
         panel.submit_sheet(session, actor=user, now=opened + dt.timedelta(hours=4 + n),
-                              tender=tender, raw=raw)
+                           tender=tender, sealed_b64=base64.b64encode(sealed).decode())
     for name, phrase in DEMO_TENDER_PASSPHRASES.items():
         opening.bring_share(session, actor=_user(session, name, name, now),
                              now=opened + dt.timedelta(days=1), tender=tender,
                              purpose=KeyPurpose.SHEETS, passphrase=phrase)
+    # Four evaluators sign the report with their own keys; "evaluator" is left to sign on
+    # the site with the demo passphrase.
+    for user in evaluators[1:]:
+        panel.sign_report(session, actor=user, now=opened + dt.timedelta(days=1, hours=2),
+                          tender=tender, passphrase=DEMO_EVALUATOR_PASSPHRASE)
 
     if bundle_path is not None:
         bundle_path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,4 +151,4 @@ def add_demo_tenders(session: Session, community: Community, now: dt.datetime,
                              tender=current, company=COMPANIES[0][0],
                              licence_number="913101010000000001", contact="投标联系人 1")
     services.submit_bid(session, actor=first, now=now - dt.timedelta(hours=20), tender=current,
-                        price="386000.00", documents="保洁服务方案。")
+                        price="386000.00", text="保洁服务方案。")

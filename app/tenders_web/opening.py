@@ -25,6 +25,7 @@ from elections import (
 from elections.errors import SealError
 from elections.sealing import BallotOpener
 from elections.signatures import sign_record
+from tenders.documents import open_documents
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -32,6 +33,7 @@ from ..keyshares import open_share
 from ..models import (
     KeyPurpose,
     Tender,
+    TenderBidDocument,
     TenderKey,
     TenderStatus,
     User,
@@ -39,6 +41,7 @@ from ..models import (
 from ..notifications.services import notify
 from ..signing import site_key
 from .panel import (
+    evaluator_keys,
     panel_state,
     sheet_blockers,
     sheets_of,
@@ -152,15 +155,22 @@ def open_bids(session: Session, *, actor: User, now: dt.datetime, tender: Tender
                  "submitted_at": event.at.astimezone(dt.UTC).isoformat(),
                  "server_sealed": event.server_sealed,
                  "sealed_sha256": hashlib.sha256(bytes(event.sealed)).hexdigest(),
-                 "price": None, "documents": "", "problem": None}
+                 "price": None, "documents": "", "files": [], "problem": None}
         try:
             content = json.loads(opener.open(bytes(event.sealed)))
             price = _decimal(content["price"])
             if price <= 0 or price != price.quantize(Decimal("0.01")):
                 raise ValueError(price)
             entry["price"], entry["documents"] = str(price), str(content.get("documents", ""))
-        except (SealError, ValueError, KeyError, TypeError):
+        except (SealError, ValueError, KeyError, TypeError, AttributeError):
             entry["problem"] = "the bid does not open to a valid price"
+        else:
+            files = open_documents(content.get("files"))
+            entry["files"] = [d.to_json() for d in files]
+            session.add_all(TenderBidDocument(
+                tender_id=tender.id, bid_id=entry["bid_id"], position=d.position,
+                name=d.name or f"document-{d.position + 1}", mime=d.mime, sha256=d.sha256,
+                content=d.data) for d in files if d.problem is None)
         bids.append(entry)
     readable = [b for b in bids if b["problem"] is None]
     reason = outcome.failure_reason or tenders.too_few_bids(
@@ -189,16 +199,39 @@ def open_bids(session: Session, *, actor: User, now: dt.datetime, tender: Tender
     return doc
 
 
+def opened_sheets(session: Session, tender: Tender, private: bytes
+                  ) -> tuple[list[tenders.ScoreSheet], dict[str, tuple[str, ...]]]:
+    """Open every sealed sheet: the readable ones, and the refused ones with why (the
+    verifier reads them with the same :func:`tenders.sheet_from_plaintext`)."""
+    opener = BallotOpener(private, box_name(tender, KeyPurpose.SHEETS), SHEET_KIND)
+    codes = {p.id: p.code for p in tender.panel}
+    sheets, refused = [], {}
+    for row in sheets_of(session, tender):
+        code = codes[row.seat_id]
+        try:
+            plaintext = opener.open(bytes(row.sealed))
+        except SealError:
+            refused[code] = (f"the sheet of evaluator {code} does not open",)
+            continue
+        sheet, problems = tenders.sheet_from_plaintext(code, row.submitted_at, plaintext)
+        if sheet is None:
+            refused[code] = problems
+        else:
+            sheets.append(sheet)
+    return sheets, refused
+
+
 def open_sheets(session: Session, *, actor: User, now: dt.datetime, tender: Tender) -> dict:
     """Every sheet is in: open them together, score, rank, sign the evaluation."""
     private, shares = _private_key(tender, KeyPurpose.SHEETS, bytes(tender.sheet_public_key))
-    opener = BallotOpener(private, box_name(tender, KeyPurpose.SHEETS), SHEET_KIND)
-    sheets = [tenders.ScoreSheet.from_json(json.loads(opener.open(bytes(s.sealed))))
-              for s in sheets_of(session, tender)]
+    sheets, refused = opened_sheets(session, tender, private)
     result = tenders.evaluate(rules_of(tender), opened_bids(tender), sheets,
-                              active_evaluators=panel_state(tender).active)
+                              active_evaluators=panel_state(tender).active,
+                              refused_sheets=refused)
+    active = panel_state(tender).active
     doc = _signed("tender-evaluation", {"tender": tender.box_id,
                                         "result": json.loads(tenders.result_json(result)),
+                                        "evaluator_keys": evaluator_keys(tender, active),
                                         "opened_at": now.astimezone(dt.UTC).isoformat()}, shares)
     tender.sheet_private_key, tender.evaluation, tender.sheets_opened_at = private, doc, now
     tender.status = TenderStatus.EVALUATED
@@ -231,20 +264,18 @@ def resolve_tie(session: Session, *, actor: User, now: dt.datetime, tender: Tend
     resolutions = [tenders.TieResolution(tuple(t["order"]), t["reason"])
                    for t in inputs["tie_resolutions"]]
     resolutions.append(tenders.TieResolution(tuple(order), reason.strip()[:2000]))
-    opener = BallotOpener(bytes(tender.sheet_private_key), box_name(tender, KeyPurpose.SHEETS),
-                          SHEET_KIND)
-    sheets = [tenders.ScoreSheet.from_json(json.loads(opener.open(bytes(s.sealed))))
-              for s in sheets_of(session, tender)]
+    sheets, refused = opened_sheets(session, tender, bytes(tender.sheet_private_key))
     try:
         result = tenders.evaluate(rules_of(tender), opened_bids(tender), sheets,
                                   active_evaluators=panel_state(tender).active,
-                                  tie_resolutions=resolutions)
+                                  tie_resolutions=resolutions, refused_sheets=refused)
     except tenders.TieResolutionError as exc:
         raise DomainError(_("Give the order of exactly the bids of one tie."),
                           field="order") from exc
     shares = _shares(tender, KeyPurpose.SHEETS)
     tender.evaluation = _signed("tender-evaluation", {
         "tender": tender.box_id, "result": json.loads(tenders.result_json(result)),
+        "evaluator_keys": tender.evaluation["record"].get("evaluator_keys", {}),
         "opened_at": tender.evaluation["record"]["opened_at"]}, shares)
     for seat in tender.panel:  # the report changed: signatures under the old one lapse
         seat.report_signature, seat.report_signed_at = None, None

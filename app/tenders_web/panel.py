@@ -3,23 +3,29 @@ score sheets, and the members' signatures under the report."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import tenders
-from elections import (
-    seal_ballot,
+from elections import WeakPassphraseError
+from tenders import signing as tender_signing
+from tenders.signing import (
+    SigningKeyError,
+    evaluation_sha256,
+    new_evaluator_key,
+    open_evaluator_key,
 )
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
 from ..models import (
-    KeyPurpose,
     PanelSeat,
     Role,
     RoleGrant,
@@ -28,13 +34,12 @@ from ..models import (
     TenderStatus,
     User,
 )
-from ..signing import sign
+from .messages import blocker_texts
 from .services import (
-    SHEET_KIND,
     bidder_of,
-    box_name,
     opened_bids,
     rules_of,
+    sealed_envelope,
 )
 
 # -- the panel ----------------------------------------------------------------------------------
@@ -74,8 +79,12 @@ def appoint(session: Session, *, actor: User, now: dt.datetime, tender: Tender, 
 
 
 def declare(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
-            conflicts: list[str], note: str = "") -> PanelSeat:
-    """A member declares conflicts of interest with the opened bidders (once, on the record)."""
+            conflicts: list[str], note: str = "", passphrase: str = "",
+            again: str | None = None) -> PanelSeat:
+    """A member declares conflicts of interest with the opened bidders (once, on the record).
+
+    A member without a conflict scores and will sign the report: they get their own signing
+    key here, kept only under the ``passphrase`` they choose (typed twice on the page)."""
     seat = seat_of(session, tender, actor)
     if seat is None:
         raise Forbidden(_("You are not on this tender's panel."))
@@ -88,6 +97,17 @@ def declare(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
     unknown = set(conflicts) - known
     if unknown:
         raise DomainError(_("Choose bidders of this tender."), field="conflicts")
+    if not conflicts:
+        if again is not None and again != passphrase:
+            raise DomainError(_("The two passphrases differ."), field="passphrase")
+        cost = current_app.config.get("SHARE_SCRYPT_COST", 2**15)
+        try:
+            seat.signing_public_key, seat.protected_signing_key = new_evaluator_key(
+                seat.code, passphrase, cost=cost)
+        except WeakPassphraseError as exc:
+            raise DomainError(_("Choose a signing passphrase of at least 10 characters: you "
+                                "type it to sign the evaluation report."),
+                              field="passphrase") from exc
     seat.conflicts, seat.conflict_note, seat.declared_at = sorted(conflicts), note[:2000], now
     session.flush()
     record(session, actor=actor, action="tender.conflicts_declared", now=now,
@@ -122,12 +142,18 @@ def sheet_blockers(session: Session, tender: Tender) -> tuple[tenders.Blocker, .
         status.active, [codes[s.seat_id] for s in sheets_of(session, tender)])
 
 
-def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
-                 raw: dict[tuple[str, str], str]) -> SealedSheet:
-    """Validate the evaluator's scores, seal the sheet to the sheets box, keep only the seal.
+#: A sealed sheet is a few hundred bytes per bid; anything far larger is not a sheet.
+MAX_SEALED_SHEET = 64 * 1024
 
-    ``raw`` maps (bid id, criterion code) → the typed score. A submitted sheet cannot be
-    changed: there is no other path, and the database keeps one sheet per seat.
+
+def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                 sealed_b64: str) -> SealedSheet:
+    """Keep the evaluator's sheet as sealed by their browser (to the sheets box).
+
+    The server never sees a score: it checks only who submits, when, and that the envelope
+    is one (its header and size); the scores' ranges are checked at the opening, where an
+    invalid sheet is recorded with the reason. A submitted sheet cannot be changed: there is
+    no other path, and the database keeps one sheet per seat.
     """
     seat = seat_of(session, tender, actor)
     if seat is None:
@@ -138,20 +164,10 @@ def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Ten
         raise Conflict(_("Your sheet is sealed: a submitted sheet cannot be changed."))
     status = panel_state(tender)
     if status.blockers:
-        raise Conflict(" ".join(b.message for b in status.blockers))
+        raise Conflict(blocker_texts(status.blockers))
     if seat.code not in status.active:
         raise Forbidden(_("You are recused from this evaluation."))
-    bids = opened_bids(tender)
-    criteria = rules_of(tender).criteria
-    scores = {b.bid_id: {c.code: raw[(b.bid_id, c.code)].strip() for c in criteria
-                         if (raw.get((b.bid_id, c.code)) or "").strip()} for b in bids}
-    sheet = tenders.ScoreSheet(seat.code, scores, now)
-    try:
-        tenders.validate_sheet(rules_of(tender), sheet, [b.bid_id for b in bids])
-    except tenders.InvalidSheetError as exc:
-        raise DomainError("; ".join(exc.problems), field="scores") from exc
-    sealed = seal_ballot(bytes(tender.sheet_public_key), box_name(tender, KeyPurpose.SHEETS),
-                         SHEET_KIND, tenders.canonical_json(sheet.to_json()).encode("utf-8"))
+    sealed = sealed_envelope(sealed_b64, MAX_SEALED_SHEET)
     row = SealedSheet(tender_id=tender.id, seat_id=seat.id, sealed=sealed, submitted_at=now)
     session.add(row)
     try:
@@ -165,25 +181,44 @@ def submit_sheet(session: Session, *, actor: User, now: dt.datetime, tender: Ten
     return row
 
 
+def sheet_plaintext(seat: PanelSeat, scores: dict[str, dict[str, str]]) -> bytes:
+    """What the evaluator's browser seals (the tests seal the same in Python)."""
+    return tenders.canonical_json({"evaluator_id": seat.code, "scores": scores}).encode()
+
+
 def evaluation_hash(tender: Tender) -> str:
-    return hashlib.sha256(tenders.canonical_json(tender.evaluation["record"]).encode()).hexdigest()
+    return evaluation_sha256(tender.evaluation["record"])
 
 
-def sign_report(session: Session, *, actor: User, now: dt.datetime, tender: Tender) -> PanelSeat:
-    """An active evaluator signs the evaluation report (once; the signature names its hash)."""
+def evaluator_keys(tender: Tender, active: tuple[str, ...]) -> dict[str, str]:
+    """The active evaluators' public signing keys, pinned in the signed evaluation."""
+    return {s.code: base64.b64encode(bytes(s.signing_public_key)).decode()
+            for s in tender.panel if s.code in active and s.signing_public_key is not None}
+
+
+def sign_report(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
+                passphrase: str) -> PanelSeat:
+    """An active evaluator signs the evaluation report with their own key (once; the
+    signature names the report's hash, so a recomputed report needs a new signature)."""
     seat = seat_of(session, tender, actor)
     if seat is None:
         raise Forbidden(_("You are not on this tender's panel."))
     if tender.status not in (TenderStatus.EVALUATED, TenderStatus.PUBLICISED,
                              TenderStatus.FINAL):
         raise Conflict(_("The report is signed once the sheets are open."))
-    if seat.code not in panel_state(tender).active:
+    if seat.code not in panel_state(tender).active or seat.protected_signing_key is None:
         raise Forbidden(_("You are recused from this evaluation."))
     if seat.report_signed_at is not None:
         raise Conflict(_("You have signed the report."))
-    seat.report_signature = sign("tender-report-signature", {
-        "tender": tender.box_id, "evaluator": seat.code, "evaluation_sha256":
-        evaluation_hash(tender), "signed_at": now.astimezone(dt.UTC).isoformat()})
+    try:
+        private = open_evaluator_key(seat.protected_signing_key, seat.code, passphrase)
+    except SigningKeyError as exc:
+        raise DomainError(_("This is not your signing passphrase (the one you chose when you "
+                            "declared)."), field="passphrase") from exc
+    seat.report_signature = tender_signing.sign_report(
+        private, tender=tender.box_id, evaluator_id=seat.code,
+        evaluation_record=tender.evaluation["record"],
+        signed_at=now.astimezone(dt.UTC).isoformat())
     seat.report_signed_at = now
     session.flush()
     record(session, actor=actor, action="tender.report_signed", now=now,

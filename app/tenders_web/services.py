@@ -30,6 +30,7 @@ from elections import (
 )
 from elections.rules import Matter
 from elections.sealing import MAGIC, MIN_SIZE
+from tenders import documents
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -49,10 +50,14 @@ from ..models import (
     User,
 )
 from ..signing import sign
+from .messages import error_text, not_a_number
 
 #: scrypt cost of the committee's shares (the tests lower it with SHARE_SCRYPT_COST).
 DEFAULT_SHARE_COST = 2**15
 BID_KIND, SHEET_KIND = "bid", "sheet"
+#: A sealed bid holds its documents (``tenders.documents``: at most 8 MB of files, base64
+#: inside the sealed JSON) and the text.
+MAX_SEALED_BID = 11 * 2**20
 #: Roles whose holders keep a share of the tender's boxes.
 KEY_HOLDER_ROLES = (Role.COMMITTEE, Role.CHAIR)
 OPENING_FORMAT = "courtyard.tender-opening/1"
@@ -94,9 +99,12 @@ def parse_criteria(text: str) -> tuple[tenders.Criterion, ...]:
         try:
             criteria.append(tenders.Criterion(parts[0], parts[1], _decimal(parts[2]),
                                               guidance=" | ".join(parts[3:])))
-        except (tenders.TenderError, ValueError) as exc:
-            raise DomainError(_("Line %(n)s: %(problem)s", n=number, problem=str(exc)),
+        except tenders.TenderError as exc:
+            raise DomainError(_("Line %(n)s: %(problem)s", n=number, problem=error_text(exc)),
                               field="criteria") from exc
+        except ValueError as exc:
+            raise DomainError(_("Line %(n)s: %(problem)s", n=number,
+                                problem=not_a_number(parts[2])), field="criteria") from exc
     return tuple(criteria)
 
 
@@ -132,10 +140,11 @@ def build_rules(*, criteria: str, price_weight: str, formula: str, n_above: str,
             minimum_bidders=minimum_bidders, panel_size=panel_size,
             drop_extremes=drop_extremes, shortlist_size=shortlist_size)
     except ValueError as exc:
-        raise DomainError(str(exc), field="formula") from exc
+        raise DomainError(_("The price weight and the factors must be numbers."),
+                          field="formula") from exc
     except tenders.TenderError as exc:
         field = next((f for cls, f in _RULE_FIELDS.items() if isinstance(exc, cls)), "criteria")
-        raise DomainError(str(exc), field=field) from exc
+        raise DomainError(error_text(exc), field=field) from exc
 
 
 def create_tender(
@@ -290,9 +299,52 @@ def _domain_log(events: list[TenderBidEvent]) -> tuple[tenders.BidEvent, ...]:
                                   str(e.id) if e.sealed is not None else None) for e in events)
 
 
-def bid_plaintext(price: str, documents: str) -> bytes:
-    """What a bid seals (the browser writes the same canonical JSON)."""
-    return tenders.canonical_json({"documents": documents, "price": price}).encode("utf-8")
+def bid_plaintext(price: str, documents: str,
+                  files: list[tuple[str, str, bytes]] = ()) -> bytes:
+    """What a bid seals (the browser writes the same canonical JSON): the price, the text,
+    and the files as ``{"name", "type", "data": base64}``."""
+    return tenders.canonical_json({
+        "documents": documents, "price": price,
+        "files": [{"name": n, "type": t, "data": base64.b64encode(d).decode()}
+                  for n, t, d in files]}).encode("utf-8")
+
+
+def check_files(files: list[tuple[str, str, bytes]]) -> None:
+    """The document rules for a bid the server seals (a browser without the sealing script):
+    the same rule the opening applies, with errors naming the file."""
+    if len(files) > documents.MAX_DOCUMENTS:
+        raise DomainError(_("At most %(n)s files per bid.", n=documents.MAX_DOCUMENTS),
+                          field="files")
+    if sum(len(d) for _n, _t, d in files) > documents.MAX_DOCUMENTS_BYTES:
+        raise DomainError(_("The files of a bid are at most %(mb)s MB together.",
+                            mb=documents.MAX_DOCUMENTS_BYTES // 2**20), field="files")
+    for name, mime, data in files:
+        if mime not in documents.DOCUMENT_TYPES:
+            raise DomainError(_("%(name)s: only PDF, PNG or JPEG files are accepted.",
+                                name=name), field="files")
+        if len(data) > documents.MAX_DOCUMENT_BYTES:
+            raise DomainError(_("%(name)s: a file is at most %(mb)s MB.", name=name,
+                                mb=documents.MAX_DOCUMENT_BYTES // 2**20), field="files")
+        if documents.document_problem(mime, data):
+            raise DomainError(_("%(name)s: the content is not a PDF, PNG or JPEG file.",
+                                name=name), field="files")
+
+
+def sealed_envelope(text: str, limit: int) -> bytes:
+    """A sealed envelope posted by a page, checked for what the server can check without
+    reading it: base64, the sealing header, a size within ``limit``."""
+    if len(text) > limit * 4 // 3 + 8:
+        raise DomainError(_("The sealed envelope is larger than %(mb)s MB allows.",
+                            mb=round(limit / 2**20, 1)), field="sealed")
+    try:
+        sealed = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DomainError(_("The sealed envelope is damaged: reload the page and try again."),
+                          field="sealed") from exc
+    if len(sealed) < MIN_SIZE or sealed[:4] != MAGIC or len(sealed) > limit:
+        raise DomainError(_("The sealed envelope is damaged: reload the page and try again."),
+                          field="sealed")
+    return sealed
 
 
 def _append(session: Session, tender: Tender, bidder: Bidder, now: dt.datetime,
@@ -314,7 +366,8 @@ def _append(session: Session, tender: Tender, bidder: Bidder, now: dt.datetime,
 
 
 def submit_bid(session: Session, *, actor: User, now: dt.datetime, tender: Tender,
-               sealed_b64: str = "", price: str = "", documents: str = "") -> TenderBidEvent:
+               sealed_b64: str = "", price: str = "", text: str = "",
+               files: list[tuple[str, str, bytes]] = ()) -> TenderBidEvent:
     """A sealed bid before the deadline (sealed by the page; else by the server, marked so).
 
     A new submission replaces the bidder's earlier one: the last counts.
@@ -324,14 +377,7 @@ def submit_bid(session: Session, *, actor: User, now: dt.datetime, tender: Tende
         raise Forbidden(_("Register your company for this tender first."))
     require_bidding_open(tender, now)
     if sealed_b64:
-        try:
-            sealed = base64.b64decode(sealed_b64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise DomainError(_("The sealed bid is damaged: reload the page and try again."),
-                              field="sealed") from exc
-        if len(sealed) < MIN_SIZE or sealed[:4] != MAGIC:
-            raise DomainError(_("The sealed bid is damaged: reload the page and try again."),
-                              field="sealed")
+        sealed = sealed_envelope(sealed_b64, MAX_SEALED_BID)
         server_sealed = False
     else:
         try:
@@ -341,8 +387,10 @@ def submit_bid(session: Session, *, actor: User, now: dt.datetime, tender: Tende
         if value <= 0 or value != value.quantize(Decimal("0.01")):
             raise DomainError(_("Give the price in yuan, with at most two decimals."),
                               field="price")
+        check_files(list(files))
         sealed = seal_ballot(bytes(tender.bid_public_key), box_name(tender, KeyPurpose.BIDS),
-                             BID_KIND, bid_plaintext(str(value), documents.strip()[:20000]))
+                             BID_KIND, bid_plaintext(str(value), text.strip()[:20000],
+                                                     list(files)))
         server_sealed = True
     event = _append(session, tender, bidder, now, BidEventKind.SUBMIT, sealed, server_sealed)
     record(session, actor=actor, action="tender.bid_submitted", now=now,

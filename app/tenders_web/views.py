@@ -4,6 +4,7 @@ bids, the opening, the panel, declarations, sealed sheets and the evaluation rep
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -23,12 +24,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from tenders import documents
+
 from .. import db
 from ..errors import Conflict, DomainError
 from ..models import (
     Community,
     KeyPurpose,
     Tender,
+    TenderBidDocument,
     TenderObjection,
     TenderStatus,
     User,
@@ -36,7 +40,7 @@ from ..models import (
 )
 from ..pdf import PDF_MIMETYPE, render_pdf
 from ..policy import Permission, can, requires
-from . import decision, services
+from . import decision, messages, services
 from . import opening as boxes
 from . import panel as seats
 from .forms import TenderForm
@@ -44,6 +48,12 @@ from .forms import TenderForm
 bp = Blueprint("tenders", __name__)
 BASE = "/c/<int:community_id>/tenders"
 ONE = f"{BASE}/<int:tender_id>"
+
+@bp.app_template_global()
+def tender_blocker(blocker) -> str:
+    """A blocker of the pure ``tenders`` package, in the reader's language."""
+    return messages.blocker_text(blocker)
+
 
 STATUS_LABELS = {
     TenderStatus.DRAFT: _l("Draft"), TenderStatus.PUBLISHED: _l("Taking bids"),
@@ -132,7 +142,10 @@ def detail(community, tender_id: int):
         objections=decision.objections_of(s, tender),
         may_object=bidder is not None or can(current_user, Permission.MEETING_OBJECT, community),
         final_blockers=decision.final_blockers(s, tender, now) if manage else [],
+        award_blockers=decision.award_blockers(tender),
+        shortlist_motions=decision.shortlist_motions(s, tender) if manage else [],
         rules=services.rules_of(tender), labels=STATUS_LABELS, manage=manage,
+        can_read=can(current_user, Permission.TENDERS_READ, community),
         holders=services.key_holders(s, community) if manage else [],
         publish_blockers=services.publish_blockers(s, tender, now) if manage else [],
         bidder=bidder, companies=companies, failure=_failure(tender),
@@ -214,10 +227,12 @@ def bid(community, tender_id: int):
             abort(403)
         return _back(tender, "tenders.register")
     if request.method == "POST":
+        files = [(f.filename or "document", f.mimetype or "", f.read())
+                 for f in request.files.getlist("files") if f and f.filename]
         services.submit_bid(s, actor=current_user, now=now, tender=tender,
                             sealed_b64=request.form.get("sealed", "").strip(),
                             price=request.form.get("price", ""),
-                            documents=request.form.get("documents", ""))
+                            text=request.form.get("documents", ""), files=files)
         flash(_("Your bid is sealed and recorded. Until the deadline you may withdraw it or "
                 "submit a new one: the last counts."), "success")
         return _back(tender, "tenders.bid")
@@ -228,6 +243,7 @@ def bid(community, tender_id: int):
         closed = err.message
     return render_template(
         "tenders/bid.html", community=community, tender=tender, bidder=bidder, closed=closed,
+        limits=documents,
         standing=services.standing_bid(s, tender, bidder),
         box=services.box_name(tender, KeyPurpose.BIDS))
 
@@ -272,6 +288,26 @@ def opening(community, tender_id: int):
         errors=errors, blockers=boxes.opening_blockers(s, tender, purpose, now),
         key=boxes.key_of(s, tender, current_user, purpose),
         brought=len(boxes.brought_keys(tender, purpose))), (422 if errors else 200)
+
+
+@bp.route(f"{ONE}/bids/<bid_id>/documents/<int:position>")
+@requires(Permission.TENDERS_READ)
+def document(community, tender_id: int, bid_id: str, position: int):
+    """A bid's document, out of its seal: only after the opening (before it, no file exists
+    outside the sealed bid)."""
+    tender = _load(community, tender_id)
+    found = db.session().scalar(select(TenderBidDocument).where(
+        TenderBidDocument.tender_id == tender.id, TenderBidDocument.bid_id == bid_id,
+        TenderBidDocument.position == position))
+    if found is None:
+        abort(404)
+    response = make_response(found.content)
+    response.headers["Content-Type"] = found.mime
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"document-{bid_id}-{position + 1}\"; "
+        f"filename*=UTF-8''{quote(found.name)}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route(f"{ONE}/opening.json")
@@ -319,33 +355,39 @@ def declare(community, tender_id: int):
     tender = _load(community, tender_id)
     s = db.session()
     seat = seats.seat_of(s, tender, current_user)
+    errors = {}
     if request.method == "POST":
-        seats.declare(s, actor=current_user, now=utcnow(), tender=tender,
-                         conflicts=request.form.getlist("conflict"),
-                         note=request.form.get("note", ""))
-        flash(_("Your declaration is recorded."), "success")
-        return _back(tender, "tenders.sheet")
+        try:
+            seats.declare(s, actor=current_user, now=utcnow(), tender=tender,
+                          conflicts=request.form.getlist("conflict"),
+                          note=request.form.get("note", ""),
+                          passphrase=request.form.get("passphrase", ""),
+                          again=request.form.get("again", ""))
+        except DomainError as err:
+            if err.status != 422:
+                raise
+            errors[err.field or "conflicts"] = err.message
+        else:
+            flash(_("Your declaration is recorded."), "success")
+            return _back(tender, "tenders.sheet")
     bids = (tender.opening_record or {}).get("record", {}).get("bids", [])
     return render_template("tenders/declare.html", community=community, tender=tender,
-                           seat=seat, bids=bids)
+                           seat=seat, bids=bids, errors=errors), (422 if errors else 200)
 
 
 @bp.route(f"{ONE}/sheet", methods=["GET", "POST"])
 @requires(Permission.TENDER_EVALUATE)
 def sheet(community, tender_id: int):
-    """The evaluator's own score sheet: filled once, sealed on submission, never shown back."""
+    """The evaluator's own score sheet: filled once, sealed in the browser (the page needs
+    JavaScript, as the ballot page does), never shown back."""
     tender = _load(community, tender_id)
     s = db.session()
     seat = seats.seat_of(s, tender, current_user)
     errors = {}
     if request.method == "POST":
-        raw = {}
-        for key, value in request.form.items():
-            if key.startswith("score-"):
-                bid_id, _sep, code = key[len("score-"):].partition("-")
-                raw[(bid_id, code)] = value
         try:
-            seats.submit_sheet(s, actor=current_user, now=utcnow(), tender=tender, raw=raw)
+            seats.submit_sheet(s, actor=current_user, now=utcnow(), tender=tender,
+                               sealed_b64=request.form.get("sealed", "").strip())
         except DomainError as err:
             if err.status != 422:
                 raise
@@ -361,6 +403,7 @@ def sheet(community, tender_id: int):
     return render_template(
         "tenders/sheet.html", community=community, tender=tender, seat=seat, sealed=sealed,
         errors=errors, blockers=blockers, rules=services.rules_of(tender),
+        box=services.box_name(tender, KeyPurpose.SHEETS),
         bids=[b for b in (tender.opening_record or {}).get("record", {}).get("bids", [])
               if b["problem"] is None]), (422 if errors else 200)
 
@@ -442,8 +485,9 @@ def resolve_tie(community, tender_id: int):
 @requires(Permission.TENDER_EVALUATE)
 def sign_report(community, tender_id: int):
     tender = _load(community, tender_id)
-    seats.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender)
-    flash(_("You have signed the evaluation report."), "success")
+    seats.sign_report(db.session(), actor=current_user, now=utcnow(), tender=tender,
+                      passphrase=request.form.get("passphrase", ""))
+    flash(_("You have signed the evaluation report with your own key."), "success")
     return _back(tender, "tenders.report")
 
 
@@ -470,6 +514,21 @@ def to_meeting(community, tender_id: int):
     flash(_("A draft owners' meeting holds the shortlist as its motion: check the dates and "
             "publish it."), "success")
     return redirect(url_for("meetings.detail", community_id=community.id, meeting_id=meeting.id))
+
+
+@bp.route(f"{ONE}/shortlist-motion", methods=["POST"])
+@requires(Permission.TENDERS_MANAGE)
+def shortlist_motion(community, tender_id: int):
+    """Cite the owners' adopted motion on the shortlist when another meeting decided it."""
+    tender = _load(community, tender_id)
+    try:
+        motion_id = int(request.form.get("motion_id", ""))
+    except ValueError as exc:
+        raise DomainError(_("Choose a motion."), field="motion_id") from exc
+    decision.link_shortlist_motion(db.session(), actor=current_user, now=utcnow(),
+                                   tender=tender, motion_id=motion_id)
+    flash(_("The owners' motion on the shortlist is cited."), "success")
+    return _back(tender)
 
 
 @bp.route(f"{ONE}/candidates", methods=["POST"])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 18:56:15.569516
+Create Date: 2026-12-04 19:46:12.739807
 """
 
 from alembic import op
@@ -793,6 +793,7 @@ def upgrade() -> None:
     sa.Column('sheet_private_key', sa.LargeBinary(length=32), nullable=True),
     sa.Column('evaluation', sa.JSON(), nullable=True),
     sa.Column('shortlist_meeting_id', sa.Integer(), nullable=True),
+    sa.Column('shortlist_motion_id', sa.Integer(), nullable=True),
     sa.Column('candidates_published_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('complaints_close_at', app.models.base.UTCDateTime(), nullable=True),
@@ -806,6 +807,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_tender_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['motion_id'], ['motion.id'], name=op.f('fk_tender_motion_id_motion')),
     sa.ForeignKeyConstraint(['shortlist_meeting_id'], ['meeting.id'], name=op.f('fk_tender_shortlist_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['shortlist_motion_id'], ['motion.id'], name=op.f('fk_tender_shortlist_motion_id_motion')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tender')),
     sa.UniqueConstraint('box_id', name=op.f('uq_tender_box_id'))
     )
@@ -1039,6 +1041,22 @@ def upgrade() -> None:
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_return_visit_request_id'), ['request_id'], unique=False)
 
+    op.create_table('tender_bid_document',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tender_id', sa.Integer(), nullable=False),
+    sa.Column('bid_id', sa.String(length=20), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('mime', sa.String(length=40), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_bid_document_tender_id_tender')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tender_bid_document')),
+    sa.UniqueConstraint('tender_id', 'bid_id', 'position', name=op.f('uq_tender_bid_document_tender_id_bid_id_position'))
+    )
+    with op.batch_alter_table('tender_bid_document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_bid_document_tender_id'), ['tender_id'], unique=False)
+
     op.create_table('tender_bidder',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tender_id', sa.Integer(), nullable=False),
@@ -1103,6 +1121,8 @@ def upgrade() -> None:
     sa.Column('declared_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('conflicts', sa.JSON(), nullable=True),
     sa.Column('conflict_note', sa.Text(), nullable=False),
+    sa.Column('signing_public_key', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('protected_signing_key', sa.Text(), nullable=True),
     sa.Column('report_signed_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('report_signature', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], name=op.f('fk_tender_panel_seat_tender_id_tender')),
@@ -1268,6 +1288,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tender_bidder_tender_id'))
 
     op.drop_table('tender_bidder')
+    with op.batch_alter_table('tender_bid_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_bid_document_tender_id'))
+
+    op.drop_table('tender_bid_document')
     with op.batch_alter_table('return_visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_return_visit_request_id'))
 

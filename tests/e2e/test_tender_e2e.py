@@ -37,6 +37,8 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "a long demo password"
 PASSPHRASES = ("tender chair's phrase", "tender committee's phrase")
 PRICES = ("1280000.00", "1190000.50", "1335000.00")
+SIGNING_PASSPHRASE = "evaluator's own phrase"
+PDF = b"%PDF-1.4\n% a bid's service plan\n%%EOF\n"
 
 
 @pytest.fixture(scope="module")
@@ -127,15 +129,27 @@ def _deadline_passes(live_server, tender_id: int) -> None:
 
 def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_server, tender):
     base = live_server.url
-    for username, price in zip(tender["bidders"], PRICES):
+    for i, (username, price) in enumerate(zip(tender["bidders"], PRICES)):
         context, tab = _tab(browser)
         log_in(tab, base, username, PASSWORD)
         tab.goto(f"{tender['url']}/bid")
         tab.fill("#price", price)
         tab.fill("#documents", "服务方案与人员配置")
-        tab.click("#bid-form button[type=submit]")
-        tab.wait_for_url(re.compile(r"/bid$"))
-        assert "密封" in tab.inner_text("main")
+        if i == 0:
+            # A Word file is refused by the page, naming it; nothing is posted.
+            posted = []
+            tab.on("request", lambda r, posted=posted: posted.append(r.url)
+                   if r.method == "POST" else None)
+            tab.set_input_files("#files", files=[
+                {"name": "方案.docx", "mimeType": "application/msword", "buffer": b"PK\x03\x04"}])
+            tab.click("#bid-form button[type=submit]")
+            assert "方案.docx" in tab.inner_text("#bid-errors")
+            assert posted == []
+            tab.set_input_files("#files", files=[
+                {"name": "服务方案.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        with tab.expect_navigation():
+            tab.click("#bid-form button[type=submit]")
+        assert "您的投标已密封并记录" in tab.inner_text("main")
         context.close()
     with live_server.session() as s:
         events = s.scalars(select(TenderBidEvent).where(
@@ -143,6 +157,7 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
         assert len(events) == 3
         assert not any(e.server_sealed for e in events)  # sealed by the browser
         assert all(p.encode() not in bytes(e.sealed) for e in events for p in PRICES)
+        assert all(PDF not in bytes(e.sealed) for e in events)
 
     _deadline_passes(live_server, tender["id"])
     for (username, secret), passphrase in zip(tender["holders"], PASSPHRASES):
@@ -156,23 +171,49 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     context, tab = _tab(browser)
     tab.goto(tender["url"])
     assert "1190000.50" in tab.inner_text("main")  # the opening record is public
+    assert "服务方案.pdf" in tab.inner_text("main")  # named, with its hash
+    context.close()
+    context, tab = _tab(browser)
+    log_in(tab, base, tender["evaluators"][0], PASSWORD)
+    tab.goto(tender["url"])
+    with tab.expect_download() as download:
+        tab.click("text=服务方案.pdf")
+    with open(download.value.path(), "rb") as handle:
+        assert handle.read() == PDF  # out of its seal only after the opening
     context.close()
 
-    with live_server.app.test_request_context(), live_server.session() as s:
-        t = s.get(Tender, tender["id"])
-        for username in tender["evaluators"]:
-            user = s.scalar(select(User).where(User.username == username))
-            panel.declare(s, actor=user, now=utcnow(), tender=t, conflicts=[])
-        s.commit()
+    for username in tender["evaluators"]:
+        context, tab = _tab(browser)
+        log_in(tab, base, username, PASSWORD)
+        # The declaration: no conflict, and a signing passphrase of the evaluator's own.
+        tab.goto(f"{tender['url']}/declare")
+        tab.fill("#passphrase", SIGNING_PASSPHRASE)
+        tab.fill("#again", SIGNING_PASSPHRASE)
+        tab.click("main form button[type=submit]")
+        tab.wait_for_url(re.compile(r"/sheet$"))
+        context.close()
     for i, username in enumerate(tender["evaluators"]):
         context, tab = _tab(browser)
         log_in(tab, base, username, PASSWORD)
         tab.goto(f"{tender['url']}/sheet")
-        for field in tab.query_selector_all("input[name^=score-]"):
-            name = field.get_attribute("name")
-            field.fill(str(30 + i) if name.endswith("-plan") else str(Decimal(20) + i))
-        tab.click("main form button[type=submit]")
+        posted = []
+        tab.on("request", lambda r, posted=posted: posted.append(r.post_data or "")
+               if r.method == "POST" else None)
+        fields = tab.query_selector_all("input.score")
+        if i == 0:  # out of range: the page says which cell, and nothing leaves the browser
+            for field in fields:
+                field.fill("41")
+            tab.click("#seal-sheet")
+            assert "40" in tab.inner_text("#sheet-errors")
+            assert posted == []
+        for field in fields:
+            plan = field.get_attribute("data-criterion") == "plan"
+            field.fill(str(30 + i) if plan else str(Decimal(20) + i))
+        tab.click("#seal-sheet")
         tab.wait_for_url(re.compile(r"/sheet$"))
+        assert len(posted) == 1
+        assert "sealed=" in posted[0]
+        assert "score" not in posted[0]
         assert "不可更改" in tab.inner_text("main")
         context.close()
 
@@ -191,4 +232,13 @@ def test_bidders_submit_the_panel_scores_and_the_report_shows(browser, live_serv
     assert "32.00" in text
     ranking = tab.inner_text("table")
     assert ranking.index("香樟物业公司1") < ranking.index("香樟物业公司0")
+    tab.fill("#passphrase", SIGNING_PASSPHRASE)
+    tab.click("main form button[type=submit]")
+    tab.wait_for_url(re.compile(r"/report$"))
+    assert "本人密钥" in tab.inner_text("main")
     context.close()
+    with live_server.app.test_request_context(), live_server.session() as s:
+        from app.tenders_web.decision import tender_bundle
+        from tenders.verify import verify_bundle
+
+        assert verify_bundle(tender_bundle(s, s.get(Tender, tender["id"]))) == []

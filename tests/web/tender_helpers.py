@@ -3,13 +3,17 @@ the committee's ceremony, bidders registered, a panel appointed."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 from app.models import Meeting, MeetingForm, MeetingKind, MeetingStatus, Motion, Role, utcnow
 from app.tenders_web import opening, panel, services
 from elections.rules import Matter
+from elections.sealing import seal_ballot
 
 PASSPHRASES = ("tender key one", "tender key two")
+#: Every evaluator's own signing passphrase in these tests.
+SIGNING_PASSPHRASE = "my own evaluator key"
 CRITERIA = "plan | 服务方案 | 40 | 完整可行\nstaff | 人员配置 | 30 | 资历"
 
 
@@ -88,7 +92,7 @@ class TenderWorld:
     def bid(self, user, price: str, *, at=None):
         with self.app.test_request_context():
             return services.submit_bid(self.s, actor=user, now=at or utcnow(),
-                                       tender=self.tender, price=price, documents="方案")
+                                       tender=self.tender, price=price, text="方案")
 
     def appoint(self, count: int):
         with self.app.test_request_context():
@@ -111,21 +115,30 @@ class TenderWorld:
         with self.app.test_request_context():
             for i, user in enumerate(self.evaluators):
                 panel.declare(self.s, actor=user, now=self.after_deadline(),
-                                 tender=self.tender, conflicts=conflicts.get(i, []))
+                              tender=self.tender, conflicts=conflicts.get(i, []),
+                              passphrase=SIGNING_PASSPHRASE)
 
     def bid_ids(self) -> list[str]:
         return [b.bid_id for b in services.opened_bids(self.tender)]
 
     def scores(self, plan: str, staff: str) -> dict:
-        return {f"score-{b}-plan": plan for b in self.bid_ids()} | {
-            f"score-{b}-staff": staff for b in self.bid_ids()}
+        """A sheet's scores as the browser seals them: bid → criterion → text."""
+        return {b: {"plan": plan, "staff": staff} for b in self.bid_ids()}
+
+    def sealed_sheet(self, user, scores: dict) -> str:
+        """A sheet sealed as the evaluator's browser seals it (base64 of the envelope)."""
+        seat = panel.seat_of(self.s, self.tender, user)
+        sealed = seal_ballot(bytes(self.tender.sheet_public_key),
+                             services.box_name(self.tender, services.KeyPurpose.SHEETS),
+                             services.SHEET_KIND, panel.sheet_plaintext(seat, scores))
+        return base64.b64encode(sealed).decode()
 
     def sheet(self, user, plan="30", staff="20"):
-        raw = {(b, "plan"): plan for b in self.bid_ids()} | {
-            (b, "staff"): staff for b in self.bid_ids()}
+        scores = self.scores(plan, staff)
         with self.app.test_request_context():
             return panel.submit_sheet(self.s, actor=user, now=self.after_deadline(),
-                                         tender=self.tender, raw=raw)
+                                      tender=self.tender,
+                                      sealed_b64=self.sealed_sheet(user, scores))
 
     def open_sheets(self):
         with self.app.test_request_context():
@@ -133,3 +146,16 @@ class TenderWorld:
                 opening.bring_share(self.s, actor=user, now=self.after_deadline(),
                                      tender=self.tender, purpose=services.KeyPurpose.SHEETS,
                                      passphrase=passphrase)
+
+
+def owners_decided(db_session, meeting, *, adopted: bool) -> None:
+    """The owners' meeting went through its vote and its objection period: result final."""
+    now = utcnow()
+    meeting.published_at = meeting.published_at or now - dt.timedelta(days=58)
+    meeting.notice_ends_at = meeting.notice_ends_at or now - dt.timedelta(days=43)
+    meeting.announced_at = meeting.announced_at or now - dt.timedelta(days=29)
+    meeting.objections_close_at = meeting.objections_close_at or now - dt.timedelta(days=14)
+    meeting.status = MeetingStatus.FINAL
+    for motion in meeting.motions:
+        motion.adopted = adopted
+    db_session.flush()

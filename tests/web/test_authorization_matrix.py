@@ -238,6 +238,8 @@ MATRIX: dict[str, Case] = {
     "tenders.withdraw": Case("POST", f"{T}/bid/withdraw", frozenset()),
     "tenders.opening": Case("GET", f"{T}/opening", MEETING_MANAGERS),
     "tenders.opening_record": Case("GET", f"{T}/opening.json", EVERYONE, scoped=False),
+    # A bid's file exists outside its seal only from the opening: before it, 404 for all.
+    "tenders.document": Case("GET", f"{T}/bids/T0/documents/0", frozenset()),
     "tenders.panel": Case("GET", f"{T}/panel", MEETING_MANAGERS),
     "tenders.declare": Case("GET", f"{T}/declare", frozenset({"evaluator"})),
     "tenders.sheet": Case("GET", f"{T}/sheet", frozenset({"evaluator"})),
@@ -249,6 +251,7 @@ MATRIX: dict[str, Case] = {
     "tenders.resolve_tie": Case("POST", f"{T}/ties", MEETING_MANAGERS),
     "tenders.to_meeting": Case("POST", f"{T}/to-meeting", MEETING_MANAGERS),
     "tenders.publish_candidates": Case("POST", f"{T}/candidates", MEETING_MANAGERS),
+    "tenders.shortlist_motion": Case("POST", f"{T}/shortlist-motion", MEETING_MANAGERS),
     "tenders.objection": Case("POST", f"{T}/objections", frozenset({"owner"})),
     "tenders.answer": Case("POST", f"{T}/objections/0/answer", frozenset()),
     "tenders.award": Case("POST", f"{T}/award", MEETING_MANAGERS),

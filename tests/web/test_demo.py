@@ -131,4 +131,13 @@ def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session,
     assert result["outcome"] == "evaluated"
     assert len(result["ranking"]) == 5
     assert len(result["shortlist"]) == 3
+    # Each bid came with a PDF, out of its seal since the opening.
+    from app.models import TenderBidDocument
+
+    documents = db_session.scalars(select(TenderBidDocument).where(
+        TenderBidDocument.tender_id == tenders[0].id)).all()
+    assert len(documents) == 5
+    assert all(d.content.startswith(b"%PDF-") for d in documents)
+    # Four of the five evaluators signed the report with their own keys.
+    assert sum(1 for seat in tenders[0].panel if seat.report_signature) == 4
     assert main([str(tmp_path / "demo-tender-bundle.json")]) == 0

@@ -9,9 +9,16 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
-from tender_helpers import PASSPHRASES, TenderWorld
+from tender_helpers import PASSPHRASES, SIGNING_PASSPHRASE, TenderWorld, owners_decided
 
-from app.models import Role, SealedSheet, Tender, TenderBidEvent, TenderKey, TenderStatus
+from app.models import (
+    Role,
+    SealedSheet,
+    Tender,
+    TenderBidEvent,
+    TenderKey,
+    TenderStatus,
+)
 from app.signing import site_key
 from app.tenders_web import decision, panel, services
 from elections.sealing import seal_ballot
@@ -95,13 +102,21 @@ def test_a_tender_file_whose_weights_do_not_add_up_is_refused(client, login, db_
     login(world.committee)
     before = db_session.scalar(select(func.count(Tender.id)))
     deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(f"/c/{world.community.id}/tenders/new", data={
-        "motion_id": world.motion.id, "title": "坏的", "scope": "x", "term_months": 24,
-        "criteria": "plan | 服务方案 | 50 | 完整", "price_weight": "30",
-        "formula": "lowest_price", "minimum_bidders": 5, "panel_size": 7,
-        "shortlist_size": 3, "notice_days": 20, "deadline": deadline})
+    form = {"motion_id": world.motion.id, "title": "坏的", "scope": "x", "term_months": 24,
+            "criteria": "plan | 服务方案 | 50 | 完整", "price_weight": "30",
+            "formula": "lowest_price", "minimum_bidders": 5, "panel_size": 7,
+            "shortlist_size": 3, "notice_days": 20, "deadline": deadline}
+    response = client.post(f"/c/{world.community.id}/tenders/new", data=form)
     assert response.status_code == 422
-    assert "weights add up to 80" in response.get_data(as_text=True)
+    # The refusal comes from the pure tenders package, worded in the reader's language.
+    page = response.get_data(as_text=True)
+    assert "权重合计为 80，而不是 100" in page
+    assert "weights add up" not in page
+    response = client.post(f"/c/{world.community.id}/tenders/new", data={
+        **form, "criteria": "plan | 服务方案 | 70 | 完整", "panel_size": 6})
+    assert "评标委员会成员人数须为单数，而不是 6" in response.get_data(as_text=True)
+    response = client.post(f"/c/{world.community.id}/tenders/new?lang=en", data=form)
+    assert "The weights add up to 80, not 100" in response.get_data(as_text=True)
     assert db_session.scalar(select(func.count(Tender.id))) == before
 
 
@@ -147,6 +162,95 @@ def test_a_bidder_registers_and_bids_sealed_and_the_last_bid_counts(
     prices = {b["company"]: b["price"] for b in record["bids"]}
     assert prices["上海安家物业"] == "1000000.50"
     assert world.tender.status is TenderStatus.OPENED
+
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def test_bid_documents_are_sealed_with_the_bid_and_readable_only_after_the_opening(
+        client, login, make, db_session, world):
+    """Are a bid's files sealed with it (no file exists before the opening), checked at the
+    opening (a file that is not what it says is refused with the reason), downloadable
+    afterwards, and named in the opening record and the bundle by their SHA-256?"""
+    import hashlib
+
+    from tenders.verify import verify_bundle
+
+    box = services.box_name(world.tender, services.KeyPurpose.BIDS)
+    users = [world.bidder(i) for i in range(3)]
+    files = [("服务方案.pdf", "application/pdf", PDF), ("资质.png", "image/png", PNG),
+             ("fake.pdf", "application/pdf", b"MZ not a pdf")]
+    login(users[0])
+    sealed = seal_ballot(bytes(world.tender.bid_public_key), box, "bid",
+                         services.bid_plaintext("999000.00", "方案", files))
+    assert client.post(world.url("/bid"), data={
+        "sealed": base64.b64encode(sealed).decode()}).status_code == 302
+    client.post("/logout")
+    for user, price in zip(users[1:], PRICES[1:], strict=False):
+        world.bid(user, price)
+    world.appoint(1)
+    login(world.committee)
+    url = world.url("/bids/T{}/documents/0")
+    event = db_session.scalars(select(TenderBidEvent)).first()
+    assert client.get(url.format(event.id)).status_code == 404  # before the opening: nothing
+    world.open_bids()
+    first = services.bidder_of(db_session, world.tender, users[0]).code
+    (entry,) = [b for b in world.tender.opening_record["record"]["bids"]
+                if b["bidder_id"] == first]
+    assert [(f["name"], f["sha256"], f["problem"]) for f in entry["files"][:2]] == [
+        ("服务方案.pdf", hashlib.sha256(PDF).hexdigest(), None),
+        ("资质.png", hashlib.sha256(PNG).hexdigest(), None)]
+    assert "not a application/pdf file" in entry["files"][2]["problem"]
+    response = client.get(world.url(f"/bids/{entry['bid_id']}/documents/0"))
+    assert response.status_code == 200
+    assert response.data == PDF
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert client.get(world.url(f"/bids/{entry['bid_id']}/documents/2")).status_code == 404
+    page = client.get(world.url("?lang=en")).get_data(as_text=True)
+    assert "服务方案.pdf" in page
+    assert "refused at the opening" in page
+    client.post("/logout")
+    outsider = make.user()
+    login(outsider)
+    assert client.get(world.url(f"/bids/{entry['bid_id']}/documents/0")).status_code == 403
+    client.post("/logout")
+    login(world.committee)
+    data = client.get(world.url("/bundle.json")).get_json()
+    assert verify_bundle(data) == []
+    bids = data["opening"]["record"]["bids"]
+    next(b for b in bids if b["bid_id"] == entry["bid_id"])["files"][0]["sha256"] = "0" * 64
+    assert any("opened files differ" in p for p in verify_bundle(data))
+
+
+def test_a_bid_sealed_by_the_server_checks_its_files_with_clear_errors(
+        client, login, db_session, world):
+    """Without the sealing script the form posts the files: is a wrong type or an oversize
+    file refused naming the file, with nothing stored, and a PDF accepted and sealed?"""
+    from io import BytesIO
+
+    from tenders.documents import MAX_DOCUMENT_BYTES
+
+    login(world.bidder(0))
+
+    def post(name, mime, content):
+        return client.post(world.url("/bid?lang=en"), content_type="multipart/form-data",
+                           data={"price": "990000.00",
+                                 "files": (BytesIO(content), name, mime)})
+
+    response = post("plan.docx", "application/msword", b"PK\x03\x04")
+    assert response.status_code == 422
+    assert "plan.docx: only PDF, PNG or JPEG" in response.get_data(as_text=True)
+    response = post("big.pdf", "application/pdf", b"%PDF-" + b"0" * MAX_DOCUMENT_BYTES)
+    assert response.status_code == 422
+    assert "big.pdf: a file is at most 5 MB" in response.get_data(as_text=True)
+    response = post("renamed.pdf", "application/pdf", b"MZ")
+    assert "renamed.pdf: the content is not a PDF" in response.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(TenderBidEvent.id))) == 0
+    assert post("plan.pdf", "application/pdf", PDF).status_code == 302
+    (event,) = db_session.scalars(select(TenderBidEvent)).all()
+    assert event.server_sealed
+    assert PDF not in bytes(event.sealed)
 
 
 def test_a_late_bid_is_refused(client, login, db_session, world, monkeypatch):
@@ -272,28 +376,79 @@ def test_recusal_leaving_an_even_panel_blocks_scoring(client, login, world):
     status = panel.panel_state(world.tender)
     assert world.tender.panel[0].code in status.recused
     assert [b.code for b in status.blockers] == ["even_panel"]
+    login(world.committee)
+    page = client.get(world.url("/panel")).get_data(as_text=True)
+    assert "须为单数" in page  # the blocker of the pure package, in Chinese
+    client.post("/logout")
     login(world.evaluators[1])
-    response = client.post(world.url("/sheet"), data=world.scores("30", "20"))
+    response = client.post(world.url("/sheet"), data={"sealed": world.sealed_sheet(
+        world.evaluators[1], world.scores("30", "20"))})
     assert response.status_code == 409
     # A substitute who declares no conflict makes the panel odd again.
     world.appoint(1)
     with world.app.test_request_context():
         panel.declare(world.s, actor=world.evaluators[-1], now=world.after_deadline(),
-                         tender=world.tender, conflicts=[])
+                      tender=world.tender, conflicts=[], passphrase=SIGNING_PASSPHRASE)
     assert panel.panel_state(world.tender).ready
 
 
-def test_a_sheet_is_sealed_and_cannot_be_changed(client, login, db_session, world):
+def test_a_sheet_is_sealed_in_the_browser_and_cannot_be_changed(client, login, db_session,
+                                                                  world):
+    """Does the server take only a sealed envelope (never a score in plaintext), keep exactly
+    what the browser sealed, and refuse a second sheet?"""
+    from app.models import AuditEntry
+
     _opened(world)
     world.declare_all()
-    login(world.evaluators[0])
-    assert client.post(world.url("/sheet"), data=world.scores("41", "20")).status_code == 422
-    assert client.post(world.url("/sheet"), data=world.scores("35.5", "20")).status_code == 302
-    response = client.post(world.url("/sheet"), data=world.scores("10", "10"))
-    assert response.status_code == 409
+    evaluator = world.evaluators[0]
+    login(evaluator)
+    page = client.get(world.url("/sheet")).get_data(as_text=True)
+    assert 'id="sheet-form"' in page
+    assert "js/sheet.js" in page
+    assert 'name="score-' not in page  # the score inputs are never posted
+    assert "<noscript>" in page
+    plain = {f"score-{b}-plan": "35.5" for b in world.bid_ids()}
+    assert client.post(world.url("/sheet"), data=plain).status_code == 422
+    assert client.post(world.url("/sheet"), data={"sealed": "bm90IGEgc2VhbA=="}
+                       ).status_code == 422
+    assert db_session.scalar(select(func.count(SealedSheet.id))) == 0
+    envelope = world.sealed_sheet(evaluator, world.scores("35.5", "20"))
+    assert client.post(world.url("/sheet"), data={"sealed": envelope}).status_code == 302
+    again = world.sealed_sheet(evaluator, world.scores("10", "10"))
+    assert client.post(world.url("/sheet"), data={"sealed": again}).status_code == 409
     sheets = db_session.scalars(select(SealedSheet)).all()
     assert len(sheets) == 1
-    assert b"35.5" not in bytes(sheets[0].sealed)
+    assert base64.b64encode(bytes(sheets[0].sealed)).decode() == envelope
+    logged = " ".join(str(e.details) for e in db_session.scalars(select(AuditEntry)))
+    assert "35.5" not in logged
+    assert "35.5" not in client.get(world.url("/sheet")).get_data(
+        as_text=True)
+
+
+def test_an_out_of_range_sheet_is_recorded_invalid_at_the_opening(client, login, world):
+    """A sheet the browser would have refused (sealed by hand out of range) is read only at
+    the opening: it is recorded as invalid with the reason, shown in the report, not scored."""
+    _opened(world)
+    world.declare_all()
+    bad, *good = world.evaluators
+    with world.app.test_request_context():
+        panel.submit_sheet(world.s, actor=bad, now=world.after_deadline(), tender=world.tender,
+                           sealed_b64=world.sealed_sheet(bad, world.scores("41", "20")))
+    for user in good:
+        world.sheet(user, plan="33", staff="21")
+    world.open_sheets()
+    result = world.tender.evaluation["record"]["result"]
+    code = world.tender.panel[0].code
+    assert list(result["invalid_sheets"]) == [code]
+    assert "41 is outside the range 0–40" in result["invalid_sheets"][code][0]
+    assert {c["average"] for r in result["ranking"] for c in r["criteria"]} == {"33.00", "21.00"}
+    login(world.chair)
+    page = client.get(world.url("/report?lang=en")).get_data(as_text=True)
+    assert "Invalid sheets" in page
+    assert "41 is outside the range" in page
+    from tenders.verify import verify_bundle
+
+    assert verify_bundle(client.get(world.url("/bundle.json")).get_json()) == []
 
 
 def test_no_role_sees_a_score_before_every_sheet_is_in(client, login, make, world):
@@ -338,13 +493,25 @@ def test_sheets_open_together_and_the_report_shows_every_score(client, login, wo
     assert best["bidder_id"] == world.tender.opening_record["record"]["bids"][1]["bidder_id"]
     assert best["price"]["score"] == "30.00"
     login(world.evaluators[0])
-    assert client.post(world.url("/report/sign")).status_code == 302
-    assert client.post(world.url("/report/sign")).status_code == 409
-    world.s.refresh(world.tender.panel[0])
-    assert world.tender.panel[0].report_signature["record"]["evaluation_sha256"]
+    wrong = client.post(world.url("/report/sign?lang=en"), data={"passphrase": "not mine at all"})
+    assert wrong.status_code == 422
+    assert "signing passphrase" in wrong.get_data(as_text=True)
+    signed = {"passphrase": SIGNING_PASSPHRASE}
+    assert client.post(world.url("/report/sign"), data=signed).status_code == 302
+    assert client.post(world.url("/report/sign"), data=signed).status_code == 409
+    seat = world.tender.panel[0]
+    world.s.refresh(seat)
+    # Signed with the evaluator's own key, the one the signed evaluation pins for the seat.
+    (entry,) = seat.report_signature["signatures"]
+    pinned = world.tender.evaluation["record"]["evaluator_keys"][seat.code]
+    assert entry["signer"] == seat.code
+    assert entry["key"] == pinned == base64.b64encode(bytes(seat.signing_public_key)).decode()
+    with world.app.app_context():
+        assert entry["key"] != base64.b64encode(signing_public_key(site_key())).decode()
+    assert "CYEVKEY1" in seat.protected_signing_key
     client.post("/logout")
     login(world.chair)
-    assert client.post(world.url("/report/sign")).status_code == 403
+    assert client.post(world.url("/report/sign"), data=signed).status_code == 403
     page = client.get(world.url("/report")).get_data(as_text=True)
     assert "32.00" in page
     assert best["total"] in page
@@ -362,6 +529,8 @@ def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, w
         world.sheet(user, plan=str(30 + i), staff="20")
     world.open_sheets()
     login(world.evaluators[0])
+    assert client.post(world.url("/report/sign"),
+                       data={"passphrase": SIGNING_PASSPHRASE}).status_code == 302
     response = client.get(world.url("/bundle.json"))
     assert response.status_code == 200
     data = response.get_json()
@@ -369,6 +538,25 @@ def test_the_audit_bundle_verifies_and_a_changed_score_is_named(client, login, w
     path = tmp_path / "bundle.json"
     path.write_text(response.get_data(as_text=True), encoding="utf-8")
     assert main([str(path)]) == 0
+    # An evaluator's signature made by the site's key instead of theirs is named.
+    from tenders.signing import sign_report
+
+    seat = next(p for p in data["panel"] if p["report_signature"])
+    genuine = seat["report_signature"]
+    with world.app.app_context():
+        forger = site_key()
+    seat["report_signature"] = sign_report(
+        forger, tender=data["tender"], evaluator_id=seat["seat"],
+        evaluation_record=data["evaluation"]["record"], signed_at="2026-01-01T00:00:00+00:00")
+    assert verify_bundle(data) == [
+        f"evaluator {seat['seat']}: signature by {seat['seat']} uses an unexpected key"]
+    seat["report_signature"] = genuine
+    # A key pinned for a seat that does not score is named too.
+    keys = data["evaluation"]["record"]["evaluator_keys"]
+    keys["E999"] = keys[seat["seat"]]
+    assert "the evaluation pins a signing key for E999, who is not an active evaluator" in (
+        verify_bundle(data))
+    del keys["E999"]
     data["opening"]["record"]["bids"][0]["price"] = "1.00"
     problems = verify_bundle(data)
     assert any("opening record: signature" in p for p in problems)
@@ -435,9 +623,18 @@ def test_candidates_are_published_objections_answered_and_the_award_made_final(
     assert [o.kind for o in objections] == ["objection", "complaint"]
     login(world.committee)
     shortlist = decision.shortlist_of(world.tender)
+    award = {"bid_id": shortlist[0], "note": "谈判：服务费不变，增加两名保安。"}
+    # The owners' meeting on the shortlist has not decided: no award.
+    response = client.post(world.url("/award?lang=en"), data=award)
+    assert response.status_code == 409
+    assert "no final result" in response.get_data(as_text=True)
+    owners_decided(db_session, meeting, adopted=False)
+    response = client.post(world.url("/award?lang=en"), data=award)
+    assert response.status_code == 409
+    assert "did not adopt" in response.get_data(as_text=True)
+    owners_decided(db_session, meeting, adopted=True)
     assert client.post(world.url("/award"), data={"bid_id": "T0", "note": "x"}).status_code == 422
-    assert client.post(world.url("/award"), data={
-        "bid_id": shortlist[0], "note": "谈判：服务费不变，增加两名保安。"}).status_code == 302
+    assert client.post(world.url("/award"), data=award).status_code == 302
     assert client.post(world.url("/final")).status_code == 409  # unanswered, window open
     for o in objections:
         assert client.post(world.url(f"/objections/{o.id}/answer"),
@@ -482,3 +679,33 @@ def test_the_committee_orders_a_tie_and_the_verifier_recomputes_it(client, login
     assert verify_bundle(client.get(world.url("/bundle.json")).get_json()) == []
     assert client.post(world.url("/ties"), data={"order": "T1, T2",
                                                  "reason": "x"}).status_code == 422
+
+
+def test_the_award_can_cite_the_owners_motion_of_another_meeting(client, login, world):
+    """When the owners decided the shortlist at a meeting held apart, the committee cites its
+    final, adopted motion (never the motion that decided to tender); then the award is taken."""
+    from tender_helpers import adopted_service_motion
+
+    _opened(world)
+    world.declare_all()
+    for user in world.evaluators:
+        world.sheet(user)
+    world.open_sheets()
+    login(world.committee)
+    assert client.post(world.url("/candidates")).status_code == 302
+    award = {"bid_id": decision.shortlist_of(world.tender)[0], "note": "谈判记录"}
+    response = client.post(world.url("/award?lang=en"), data=award)
+    assert response.status_code == 409
+    assert "has not been put to an owners" in response.get_data(as_text=True)
+    own = {"motion_id": world.motion.id}
+    assert client.post(world.url("/shortlist-motion"), data=own).status_code == 422
+    other = adopted_service_motion(world.s, world.community, world.committee)
+    assert client.post(world.url("/shortlist-motion"),
+                       data={"motion_id": other.id}).status_code == 422  # not final yet
+    owners_decided(world.s, other.meeting, adopted=True)
+    assert client.post(world.url("/shortlist-motion"),
+                       data={"motion_id": other.id}).status_code == 302
+    assert client.post(world.url("/award"), data=award).status_code == 302
+    world.s.refresh(world.tender)
+    assert world.tender.shortlist_motion_id == other.id
+    assert world.tender.awarded_bid_id == award["bid_id"]

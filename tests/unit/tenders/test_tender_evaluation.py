@@ -23,6 +23,7 @@ from tenders import (
     rank_bids,
     recompute,
     result_json,
+    sheet_from_plaintext,
 )
 from tenders.scoring import BidResult, PriceScore
 
@@ -140,8 +141,9 @@ def test_a_disqualified_bid_sets_no_benchmark_and_is_not_scored(make_rules, make
     result = evaluate(make_rules(), bids, uniform_sheets(["B2", "B3", "B4", "B5", "B6"]))
     assert result.benchmark is not None
     assert result.benchmark.value == D(100)
-    with pytest.raises(InvalidSheetError, match="scores unknown bid B1"):
-        evaluate(make_rules(), bids, uniform_sheets(["B1", "B2", "B3", "B4", "B5", "B6"]))
+    scored_b1 = evaluate(make_rules(), bids, uniform_sheets(["B1", "B2", "B3", "B4", "B5", "B6"]))
+    assert all("scores unknown bid B1" in p[0] for p in scored_b1.invalid_sheets.values())
+    assert scored_b1.outcome is Outcome.FAILED  # every sheet scored the disqualified bid
 
 
 # -- sheets as a set ------------------------------------------------------------------------------
@@ -162,17 +164,54 @@ def test_the_sheets_must_match_the_panel(small, make_bids, make_sheets):
     )
 
 
-def test_every_faulty_sheet_is_named(small, make_bids, make_sheets):
+def test_every_faulty_sheet_is_named_and_not_scored(small, make_bids, make_sheets):
+    """An out-of-range or incomplete sheet (sealed in the browser, so first read at the
+    opening) is recorded as invalid with every reason, and none of its scores counts."""
     sheets = make_sheets(TABLE)
     sheets[1] = ScoreSheet("E2", {**sheets[1].scores, "B1": {"plan": 41, "staff": 20}})
     sheets[3] = ScoreSheet("E4", {b: v for b, v in sheets[3].scores.items() if b != "B3"})
-    with pytest.raises(InvalidSheetError) as caught:
-        evaluate(small, make_bids(["100000", "80000", "125000"]), sheets)
-    assert caught.value.problems == (
-        "sheet of evaluator E2, bid B1, criterion 'plan': 41 is outside the range 0–40 of "
-        "criterion 'plan' (服务方案)",
-        "sheet of evaluator E4 has no scores for bid B3",
-    )
+    result = evaluate(small, make_bids(["100000", "80000", "125000"]), sheets)
+    assert result.invalid_sheets == {
+        "E2": ("sheet of evaluator E2, bid B1, criterion 'plan': 41 is outside the range 0–40 "
+               "of criterion 'plan' (服务方案)",),
+        "E4": ("sheet of evaluator E4 has no scores for bid B3",),
+    }
+    # Three valid sheets (E1, E3, E5): nothing dropped; B3 plan (38 + 37 + 35) / 3 = 36.67.
+    b3 = next(r for r in result.ranking if r.bid.bid_id == "B3")
+    plan = next(c for c in b3.criteria if c.criterion == "plan")
+    assert plan.average == D("36.67")
+    assert [e.source for e in plan.trim.kept] == ["E5", "E3", "E1"]
+    assert json.loads(result_json(result))["invalid_sheets"]["E4"] == [
+        "sheet of evaluator E4 has no scores for bid B3"]
+    assert result_json(recompute(json.loads(result_json(result)))) == result_json(result)
+
+
+def test_a_sheet_refused_at_the_opening_counts_as_submitted_but_not_scored(
+        small, make_bids, make_sheets):
+    sheets = make_sheets(TABLE)
+    result = evaluate(small, make_bids(["100000", "80000", "125000"]), sheets[:4],
+                      refused_sheets={"E5": ["sheet of evaluator E5 is not readable JSON"]})
+    assert result.outcome is Outcome.EVALUATED
+    assert result.invalid_sheets == {"E5": ("sheet of evaluator E5 is not readable JSON",)}
+    assert result_json(recompute(json.loads(result_json(result)))) == result_json(result)
+    every = {f"E{i}": ["unreadable"] for i in range(1, 6)}
+    failed = evaluate(small, make_bids(["100000", "80000", "125000"]), [], refused_sheets=every)
+    assert failed.outcome is Outcome.FAILED
+    assert "no valid score sheet" in failed.failure_reason
+
+
+def test_a_sealed_sheet_is_read_only_as_text_for_its_own_seat():
+    at = datetime(2025, 6, 1, tzinfo=UTC)
+    good = json.dumps({"evaluator_id": "E1", "scores": {"B1": {"plan": "30.5"}}}).encode()
+    sheet, problems = sheet_from_plaintext("E1", at, good)
+    assert problems == ()
+    assert sheet.score("B1", "plan") == D("30.5")
+    assert sheet_from_plaintext("E2", at, good)[1] == (
+        "sheet of evaluator E2 was sealed for evaluator 'E1'",)
+    numbers = json.dumps({"evaluator_id": "E1", "scores": {"B1": {"plan": 30.5}}}).encode()
+    assert "written as text" in sheet_from_plaintext("E1", at, numbers)[1][0]
+    assert sheet_from_plaintext("E1", at, b"\xff")[1] == (
+        "sheet of evaluator E1 is not readable JSON",)
 
 
 # -- ties -----------------------------------------------------------------------------------------
