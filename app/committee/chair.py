@@ -82,8 +82,8 @@ def _candidate(committee: Committee, candidate_id: int, office: str,
 def open_vote(session: Session, *, actor: User, now: dt.datetime, committee: Committee,
               office: str) -> ChairVote:
     """A member opens the vote for one office (one vote open at a time)."""
-    _check_office(office)
     _voter(session, committee, actor)
+    _check_office(office)
     if committee.ended_at is not None:
         raise Conflict(_("This committee's time is over."))
     if open_vote_of(session, committee) is not None:
@@ -102,9 +102,9 @@ def cast(session: Session, *, actor: User, now: dt.datetime, vote: ChairVote,
          candidate_id: int) -> ChairBallot:
     """A member's one ballot in an open vote (cast again to change it while open)."""
     committee = session.get(Committee, vote.committee_id)
+    voter = _voter(session, committee, actor)
     if vote.closed_at is not None:
         raise Conflict(_("This vote is closed."))
-    voter = _voter(session, committee, actor)
     candidate = _candidate(committee, candidate_id, vote.office)
     ballot = session.scalar(select(ChairBallot).where(ChairBallot.vote_id == vote.id,
                                                       ChairBallot.voter_id == voter.id))
@@ -138,9 +138,9 @@ def close_vote(session: Session, *, actor: User, now: dt.datetime,
                vote: ChairVote) -> CommitteeMember:
     """Count an online vote; refused (the vote stays open) without a majority of all."""
     committee = session.get(Committee, vote.committee_id)
+    _voter(session, committee, actor)
     if vote.closed_at is not None:
         raise Conflict(_("This vote is closed."))
-    _voter(session, committee, actor)
     cast_ballots = ballots(session, vote)
     counts = Counter(b.candidate_id for b in cast_ballots)
     winner = _winner(committee, counts)
@@ -152,9 +152,9 @@ def close_vote(session: Session, *, actor: User, now: dt.datetime,
 def cancel_vote(session: Session, *, actor: User, now: dt.datetime, vote: ChairVote) -> None:
     """Drop an open vote that reached no decision (its ballots go with it)."""
     committee = session.get(Committee, vote.committee_id)
+    _voter(session, committee, actor)
     if vote.closed_at is not None:
         raise Conflict(_("This vote is closed."))
-    _voter(session, committee, actor)
     for ballot in ballots(session, vote):
         session.delete(ballot)
     session.flush()
@@ -168,8 +168,8 @@ def cancel_vote(session: Session, *, actor: User, now: dt.datetime, vote: ChairV
 def record_paper(session: Session, *, actor: User, now: dt.datetime, committee: Committee,
                  office: str, counts: dict[int, int]) -> CommitteeMember:
     """Enter the count of a paper vote among the members; the same majority applies."""
-    _check_office(office)
     _voter(session, committee, actor)
+    _check_office(office)
     if committee.ended_at is not None:
         raise Conflict(_("This committee's time is over."))
     if open_vote_of(session, committee) is not None:

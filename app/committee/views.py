@@ -159,6 +159,8 @@ def paper(community):
                                     committee=committee, office=request.form.get("office", ""),
                                     counts=counts)
     except DomainError as err:
+        if err.status not in (409, 422):
+            raise
         return _page(community, errors={"paper": err.message}, form=request.form,
                      status=err.status)
     flash(_("The paper vote is recorded: %(name)s is chosen.", name=winner.name), "success")
@@ -185,10 +187,8 @@ def office_vote(community, vote_id: int):
 def cast(community, vote_id: int):
     vote = _get(ChairVote, vote_id, community, _committee)
     candidate = request.form.get("candidate", "")
-    if not candidate.isdigit():
-        raise DomainError(_("Choose a serving member of the committee."), field="candidate")
     chair.cast(db.session(), actor=current_user, now=utcnow(), vote=vote,
-               candidate_id=int(candidate))
+               candidate_id=int(candidate) if candidate.isdigit() else 0)
     flash(_("Your vote is recorded; you may change it until the vote closes."), "success")
     return redirect(url_for("committee.office_vote", community_id=community.id,
                             vote_id=vote.id))
