@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from committee_helpers import seat_small
 
 from app.alarms import services as alarm_services
 from app.alarms.core import EventType
@@ -336,9 +337,8 @@ def world(make, db_session, app, cheap_shares):
         money = _money(db_session, make, target, own)
     device, alarm = _raised_alarm(db_session, own)
     tender = _published_tender(db_session, app, users["own"], own)
-    from committee_helpers import seat_small
     committee = seat_small(make, db_session, app, own, target)
-    return {**{k: committee[k] for k in ("member", "vote", "decided", "recall")},"own": own, "other": other, "users": users, "grant": grant, "token": token,
+    return {**{k: committee[k] for k in ("member", "vote", "decided", "recall")}, "own": own, "other": other, "users": users, "grant": grant, "token": token,
             "import": pending, "meeting": meeting, "request": asked, "req": req, **money,
             "device": device, "alarm": alarm, "tender": tender}
 
