@@ -338,7 +338,8 @@ def world(make, db_session, app, cheap_shares):
     device, alarm = _raised_alarm(db_session, own)
     tender = _published_tender(db_session, app, users["own"], own)
     committee = seat_small(make, db_session, app, own, target)
-    return {**{k: committee[k] for k in ("member", "vote", "decided", "recall")}, "own": own, "other": other, "users": users, "grant": grant, "token": token,
+    return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
+            **{k: committee[k] for k in ("member", "vote", "decided", "recall")},
             "import": pending, "meeting": meeting, "request": asked, "req": req, **money,
             "device": device, "alarm": alarm, "tender": tender}
 
