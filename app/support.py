@@ -9,7 +9,7 @@ whose area is all of their units'.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -34,15 +34,16 @@ class Backing:
     total_area: Decimal
 
 
-def owner_person(session: Session, user: User, community: Community, refusal: str) -> Person:
-    """The register entry through which ``user`` owns a unit in ``community``; ``refusal`` is
-    the message a non-owner gets (403)."""
+def owner_person(session: Session, user: User, community: Community,
+                 refusal: Callable[[], str]) -> Person:
+    """The register entry through which ``user`` owns a unit in ``community``; ``refusal()``
+    is the message a non-owner gets (403)."""
     person = session.scalar(
         select(Person).join(Ownership, Ownership.person_id == Person.id)
         .where(Person.user_id == user.id, Person.community_id == community.id,
                Ownership.ended_at.is_(None)).order_by(Person.id).limit(1))
     if person is None:
-        raise Forbidden(refusal)
+        raise Forbidden(refusal())
     return person
 
 
@@ -60,11 +61,12 @@ def backing(session: Session, community: Community, person_ids: Iterable[int]) -
                    sum((v.area for v in backers), Decimal(0)), electorate.total_area)
 
 
-def store_support(session: Session, row: object, already: str) -> None:
-    """Add one support row; the same person twice (even at once) is a ``Conflict``."""
+def store_support(session: Session, row: object, already: Callable[[], str]) -> None:
+    """Add one support row; the same person twice (even at once) is a ``Conflict`` saying
+    ``already()``."""
     session.add(row)
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError as exc:
-        raise Conflict(already) from exc
+        raise Conflict(already()) from exc

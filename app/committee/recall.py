@@ -89,7 +89,7 @@ def open_proposal(session: Session, *, actor: User, now: dt.datetime, community:
                   member_ids: list[int], reason: str) -> RecallProposal:
     """An owner proposes to recall members of the serving committee; their support comes
     with it."""
-    person = support_flow.owner_person(session, actor, community, _refusal())
+    person = support_flow.owner_person(session, actor, community, _refusal)
     committee = services.current_committee(session, community)
     if committee is None:
         raise Conflict(_("This community has no serving committee."))
@@ -128,7 +128,7 @@ def support(session: Session, *, actor: User, now: dt.datetime,
             proposal: RecallProposal) -> Progress:
     """An owner supports a proposal (once)."""
     community = session.get(Community, proposal.community_id)
-    person = support_flow.owner_person(session, actor, community, _refusal())
+    person = support_flow.owner_person(session, actor, community, _refusal)
     _require_open(proposal)
     if has_supported(session, proposal, actor):
         raise Conflict(_("You already support this proposal."))
@@ -139,7 +139,7 @@ def withdraw(session: Session, *, actor: User, now: dt.datetime,
              proposal: RecallProposal) -> Progress:
     """An owner withdraws their support while the proposal is open."""
     community = session.get(Community, proposal.community_id)
-    support_flow.owner_person(session, actor, community, _refusal())
+    support_flow.owner_person(session, actor, community, _refusal)
     _require_open(proposal)
     mine = select(Person.id).where(Person.user_id == actor.id,
                                    Person.community_id == community.id)
@@ -158,7 +158,7 @@ def _add_support(session: Session, *, actor: User, now: dt.datetime,
     support_flow.store_support(
         session, RecallSupport(proposal_id=proposal.id, person_id=person.id, user_id=actor.id,
                                at=now),
-        _("You already support this proposal."))
+        lambda: _("You already support this proposal."))
     record(session, actor=actor, action="recall.supported", now=now,
            community_id=proposal.community_id, target=f"recall:{proposal.id}", details={})
     found = progress(session, proposal)

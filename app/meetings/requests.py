@@ -51,7 +51,8 @@ def owner_person(session: Session, user: User, community: Community) -> Person:
     """The register entry through which ``user`` owns a unit in ``community``."""
     return support_flow.owner_person(
         session, user, community,
-        _("Only an owner of this community can request or support an extraordinary meeting."))
+        lambda: _("Only an owner of this community can request or support an extraordinary "
+                  "meeting."))
 
 
 def standing(session: Session, request: MeetingRequest) -> Standing:
@@ -116,7 +117,7 @@ def _add_support(session: Session, *, actor: User, now: dt.datetime, request: Me
     support_flow.store_support(
         session, MeetingRequestSupport(request_id=request.id, person_id=person.id,
                                        user_id=actor.id, at=now),
-        _("You already support this request."))
+        lambda: _("You already support this request."))
     record(session, actor=actor, action="meeting_request.supported", now=now,
            community_id=request.community_id, target=f"meeting_request:{request.id}",
            details={})
