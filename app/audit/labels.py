@@ -65,7 +65,7 @@ ACTION_LABELS = {
     "recall.proposed": _l("Recall of committee members proposed"),
     "recall.supported": _l("Recall proposal supported"),
     "recall.withdrawn": _l("Support for a recall proposal withdrawn"),
-    "recall.reached": _l("Recall proposal reached more than 20 % of the area"),
+    "recall.reached": _l("Recall proposal supported by more than a fifth of the area"),
     "recall.placed": _l("Recall put on a meeting's agenda"),
     "register.exported": _l("Register exported"),
     "register.import_applied": _l("Register import applied"),
