@@ -78,6 +78,7 @@ def _page(community: Community, *, errors: dict | None = None, form=None, status
             "vacancies": services.vacancies(committee),
             "by_election": services.by_election_needed(committee),
             "me": services.member_of(s, committee, current_user),
+            "has_chair": any(m.role is MemberRole.CHAIR for m in services.serving(committee)),
             "open_vote": chair.open_vote_of(s, committee),
             "decided": [v for v in chair.votes_of(s, committee) if v.closed_at],
         }
