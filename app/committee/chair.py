@@ -14,6 +14,7 @@ from collections import Counter
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from elections.rules import committee_office
@@ -112,9 +113,15 @@ def cast(session: Session, *, actor: User, now: dt.datetime, vote: ChairVote,
         ballot = ChairBallot(vote_id=vote.id, voter_id=voter.id, candidate_id=candidate.id,
                              cast_at=now)
         session.add(ballot)
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError as exc:  # the same member, twice at once
+            raise Conflict(_("Your vote was just recorded from elsewhere: reload the page "
+                             "to change it.")) from exc
     else:
         ballot.candidate_id, ballot.cast_at = candidate.id, now
-    session.flush()
+        session.flush()
     record(session, actor=actor, action="committee.chair_vote_cast", now=now,
            community_id=committee.community_id, target=f"chair_vote:{vote.id}", details={})
     return ballot

@@ -217,8 +217,18 @@ def give_role(session: Session, *, actor, now, community, person_id: int, role: 
         return
     held = session.scalar(select(RoleGrant).filter_by(user_id=user.id, role=role,
                                                       community_id=community.id))
-    if held is None:
+    if held is not None:
+        return
+    if actor is not None:
         grant_role(session, actor=actor, now=now, user=user, role=role, community=community)
+        return
+    # Seated by the system (no account acting): the same grant and audit entry, unsigned by
+    # anyone in particular.
+    session.add(RoleGrant(user_id=user.id, role=role, community_id=community.id,
+                          granted_at=now))
+    session.flush()
+    record(session, actor=None, action="role.granted", now=now, community_id=community.id,
+           target=user.username, details={"role": role.value})
 
 
 def drop_role(session: Session, *, actor, now, community, person_id: int, role: Role) -> None:

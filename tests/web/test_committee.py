@@ -344,3 +344,14 @@ def test_the_remind_command_is_idempotent(town, app, db_session):
     second = runner.invoke(args=["committee", "remind"])
     assert "0 reminder" in second.output
     assert end  # the original term is irrelevant here
+
+
+def test_the_system_can_seat_a_committee_without_an_acting_account(town, db_session, ctx):
+    """An election made final by a scheduled job has no actor: the roles still follow."""
+    persons, community = town["persons"], town["community"]
+    services.seat_committee(
+        db_session, community=community, election_ref="election:3", term_years=4,
+        term_start=dt.date(2030, 1, 1), elected=[entry(persons[0], 1, 9, "500.00")],
+        alternates=[], actor=None)
+    assert _roles(db_session, town["owners"][0], community) == {Role.COMMITTEE}
+    assert _roles(db_session, town["owners"][5], community) == set()
