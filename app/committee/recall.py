@@ -130,6 +130,8 @@ def support(session: Session, *, actor: User, now: dt.datetime,
     community = session.get(Community, proposal.community_id)
     person = support_flow.owner_person(session, actor, community, _refusal)
     _require_open(proposal)
+    if session.get(Committee, proposal.committee_id).ended_at is not None:
+        raise Conflict(_("This committee's time is over."))
     if has_supported(session, proposal, actor):
         raise Conflict(_("You already support this proposal."))
     return _add_support(session, actor=actor, now=now, proposal=proposal, person=person)
