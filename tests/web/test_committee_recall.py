@@ -154,3 +154,19 @@ def test_a_proposal_needs_a_serving_member_and_a_reason(client, login, town, db_
     assert response.status_code == 422
     assert "Give the reason for the recall." in response.get_data(as_text=True)
     assert db_session.query(RecallProposal).count() == 0
+
+
+def test_a_recall_of_a_succeeded_committee_takes_no_more_support(client, login, town, app,
+                                                                 db_session):
+    from committee_helpers import entry
+
+    from app.committee import services
+
+    url = _propose(client, login, town).headers["Location"]
+    with app.test_request_context("/?lang=en"):
+        services.seat_committee(
+            db_session, community=town["community"], election_ref="election:2", term_years=3,
+            term_start=dt.date.today(), elected=[entry(town["persons"][4], 1, 9, "500.00")],
+            alternates=[], actor=town["actor"])
+    db_session.flush()
+    assert _support(client, login, town, 1, url).status_code == 409
