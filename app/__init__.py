@@ -94,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .committee.views import bp as committee_bp
     from .main.views import bp as main_bp
     from .meetings.request_views import bp as meeting_requests_bp
     from .meetings.views import bp as meetings_bp
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(fees_bp)
     app.register_blueprint(alarms_bp)
     app.register_blueprint(tenders_bp)
+    app.register_blueprint(committee_bp)
 
 
 def _init_request_pipeline(app: Flask) -> None:

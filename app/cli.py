@@ -12,8 +12,10 @@ from . import db
 
 def init_app(app: Flask) -> None:
     from .alarms.cli import init_app as init_alarms_cli
+    from .committee.cli import init_app as init_committee_cli
 
     init_alarms_cli(app)
+    init_committee_cli(app)
     db_group = AppGroup("db", help="Schema migrations (Alembic).")
 
     @db_group.command("upgrade")

@@ -163,6 +163,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     add_demo_alarms(session, community, now)
     from .tenders_web.demo import add_demo_tenders
     add_demo_tenders(session, community, now, INSTANCE / "demo-tender-bundle.json")
+    from .committee.demo import add_demo_committee
+    add_demo_committee(session, community, now)
     return True
 
 

@@ -86,11 +86,20 @@ class Permission(enum.StrEnum):
     TENDER_OPEN = "community:tender-box:open"
     #: Declaring conflicts and filling a sealed score sheet (the service checks the seat).
     TENDER_EVALUATE = "community:tender-sheet:score"
+    #: The committee's page: members, roles, term, alternates, history, recall proposals.
+    COMMITTEE_READ = "community:committee:read"
+    #: Recording a vacancy (the chair, or the community office); the alternate follows.
+    COMMITTEE_VACANCY = "community:committee-vacancy:record"
+    #: Taking part in the members' vote for chair and vice-chairs (the service checks the
+    #: voter is a serving member).
+    COMMITTEE_OFFICE_VOTE = "community:committee-office:vote"
+    #: Owners propose a recall of committee members and support it.
+    RECALL_SUPPORT = "community:recall:support"
 
 
 P = Permission
 _GOVERNANCE = {P.COMMUNITY_VIEW, P.REGISTER_READ, P.REGISTER_EXPORT, P.AUDIT_READ,
-               P.MONEY_READ, P.MONEY_AUDIT, P.FEES_READ}
+               P.MONEY_READ, P.MONEY_AUDIT, P.FEES_READ, P.COMMITTEE_READ}
 #: What the committee does around a vote (never reading a ballot: nobody can before opening).
 #: What the committee does in a tender (never reading a sealed bid or sheet).
 _TENDER_OFFICE = {P.TENDERS_READ, P.TENDERS_MANAGE, P.TENDER_OPEN}
@@ -101,18 +110,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.MEETINGS_READ, P.VOTE_CAST,
                            P.MEETING_OBJECT, P.MEETING_REQUEST, P.BUNDLE_READ,
                            P.SERVICE_FILE, P.MONEY_READ, P.FEES_READ, P.ALARMS_ARM,
-                           P.TENDERS_READ}),
+                           P.TENDERS_READ, P.COMMITTEE_READ, P.RECALL_SUPPORT}),
     Role.RESIDENT: frozenset({P.COMMUNITY_VIEW, P.OWN_UNITS_READ, P.VOTE_CAST,
                               P.SERVICE_FILE, P.FEES_READ}),
     Role.COMMITTEE: frozenset(
         _GOVERNANCE | _MEETING_OFFICE | _TENDER_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.MEETINGS_MANAGE, P.SERVICE_STATS,
-           P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ}
+           P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ, P.COMMITTEE_OFFICE_VOTE}
     ),
     Role.CHAIR: frozenset(
         _GOVERNANCE | _MEETING_OFFICE | _TENDER_OFFICE
         | {P.REGISTER_IMPORT, P.ACTIVATION_ISSUE, P.ROLES_MANAGE, P.MEETINGS_MANAGE,
-           P.SERVICE_STATS, P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ}
+           P.SERVICE_STATS, P.MONEY_BOOK, P.FEES_MANAGE, P.ALARMS_READ,
+           P.COMMITTEE_VACANCY, P.COMMITTEE_OFFICE_VOTE}
     ),
     Role.SCRUTINEER: frozenset({P.COMMUNITY_VIEW, P.MEETINGS_READ, P.BALLOT_CEREMONY,
                                 P.BALLOT_OPEN, P.TURNOUT_READ, P.BUNDLE_READ}),
@@ -125,7 +135,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.AUDITOR: frozenset(
         _GOVERNANCE | {P.MEETINGS_READ, P.TURNOUT_READ, P.BUNDLE_READ, P.SERVICE_STATS,
-                       P.TENDERS_READ}
+                       P.TENDERS_READ, P.COMMITTEE_VACANCY}
     ),
     #: The site admin sets communities up; configuration, never ballots.
     Role.ADMIN: frozenset(

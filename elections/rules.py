@@ -46,6 +46,9 @@ ORDINARY_BAR = Fraction(1, 2)
 #: 物业管理条例 art. 15: an extraordinary meeting is held when 20 % or more of the owners
 #: propose it ("以上" includes the bar itself).
 EXTRAORDINARY_REQUEST_BAR = Fraction(1, 5)
+#: Owners holding **more than** 20 % of the total exclusive area can propose to recall a
+#: committee member (a strict bar: exactly a fifth is not enough).
+RECALL_PROPOSAL_BAR = Fraction(1, 5)
 
 
 class Choice(StrEnum):
@@ -248,6 +251,19 @@ def extraordinary_request(supporters: int, owners: int) -> Threshold:
     committee to call an extraordinary meeting (at least one fifth)."""
     return check("request_headcount", supporters, owners, EXTRAORDINARY_REQUEST_BAR,
                  inclusive=True)
+
+
+def recall_proposal(supporting_area: Decimal, total_area: Decimal) -> Threshold:
+    """Whether owners holding ``supporting_area`` of ``total_area`` hold more than the 20 %
+    that puts a recall of committee members (罢免) to the owners' meeting."""
+    return check("recall_area", supporting_area, total_area, RECALL_PROPOSAL_BAR,
+                 inclusive=False)
+
+
+def committee_office(votes: int, members: int) -> Threshold:
+    """Whether a member chosen chair or vice-chair by ``votes`` of the committee's ``members``
+    holds a majority of all members (more than half)."""
+    return check("office_votes", votes, members, ORDINARY_BAR, inclusive=False)
 
 
 def majority_choice(agree: Weight, disagree: Weight) -> Choice:

@@ -13,25 +13,22 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from elections import Electorate
 from elections.rules import Threshold, extraordinary_request
 
+from .. import support as support_flow
 from ..audit.services import record
-from ..errors import Conflict, DomainError, Forbidden
+from ..errors import Conflict, DomainError
 from ..models import (
     Community,
     MeetingRequest,
     MeetingRequestSupport,
-    Ownership,
     Person,
     Role,
     User,
 )
 from ..notifications.services import holders_of, notify
-from ..register.summary import electorate_units
 
 TITLE_MAX, REASON_MAX = 200, 4000
 
@@ -52,32 +49,20 @@ class Standing:
 
 def owner_person(session: Session, user: User, community: Community) -> Person:
     """The register entry through which ``user`` owns a unit in ``community``."""
-    person = session.scalar(
-        select(Person).join(Ownership, Ownership.person_id == Person.id)
-        .where(Person.user_id == user.id, Person.community_id == community.id,
-               Ownership.ended_at.is_(None)).order_by(Person.id).limit(1))
-    if person is None:
-        raise Forbidden(_("Only an owner of this community can request or support an "
-                          "extraordinary meeting."))
-    return person
+    return support_flow.owner_person(
+        session, user, community,
+        lambda: _("Only an owner of this community can request or support an extraordinary "
+                  "meeting."))
 
 
 def standing(session: Session, request: MeetingRequest) -> Standing:
     """Supporters counted as the register counts owners (one person per voter)."""
     community = session.get(Community, request.community_id)
-    units = electorate_units(session, community)
-    supporting = {str(p) for p in session.scalars(
+    found = support_flow.backing(session, community, session.scalars(
         select(MeetingRequestSupport.person_id)
-        .where(MeetingRequestSupport.request_id == request.id))}
-    if not units:
-        return Standing(0, 0, extraordinary_request(0, 0))
-    electorate = Electorate(tuple(units))
-    owners_of_unit = {u.unit_id: set(u.owners) for u in units}
-    supporters = sum(
-        1 for voter in electorate.voters
-        if any(owners_of_unit[unit] & supporting for unit in voter.unit_ids))
-    return Standing(supporters, electorate.headcount,
-                    extraordinary_request(supporters, electorate.headcount))
+        .where(MeetingRequestSupport.request_id == request.id)))
+    return Standing(found.supporters, found.owners,
+                    extraordinary_request(found.supporters, found.owners))
 
 
 def requests_of(session: Session, community: Community) -> list[MeetingRequest]:
@@ -129,13 +114,10 @@ def support(session: Session, *, actor: User, now: dt.datetime,
 
 def _add_support(session: Session, *, actor: User, now: dt.datetime, request: MeetingRequest,
                  person: Person) -> Standing:
-    session.add(MeetingRequestSupport(request_id=request.id, person_id=person.id,
-                                      user_id=actor.id, at=now))
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # the same owner, twice at once
-        raise Conflict(_("You already support this request.")) from exc
+    support_flow.store_support(
+        session, MeetingRequestSupport(request_id=request.id, person_id=person.id,
+                                       user_id=actor.id, at=now),
+        lambda: _("You already support this request."))
     record(session, actor=actor, action="meeting_request.supported", now=now,
            community_id=request.community_id, target=f"meeting_request:{request.id}",
            details={})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 19:46:12.739807
+Create Date: 2026-12-04 19:47:59.414294
 """
 
 from alembic import op
@@ -142,6 +142,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('building', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_building_community_id'), ['community_id'], unique=False)
+
+    op.create_table('committee',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('election_ref', sa.String(length=200), nullable=False),
+    sa.Column('term_years', sa.Integer(), nullable=False),
+    sa.Column('term_start', sa.Date(), nullable=False),
+    sa.Column('term_end', sa.Date(), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('seated_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('seated_by_id', sa.Integer(), nullable=True),
+    sa.Column('ended_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.CheckConstraint('seats > 0', name=op.f('ck_committee_seats_positive')),
+    sa.CheckConstraint('term_end > term_start', name=op.f('ck_committee_term_ends_after_start')),
+    sa.CheckConstraint('term_years BETWEEN 3 AND 5', name=op.f('ck_committee_term_years_known')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_committee_community_id_community')),
+    sa.ForeignKeyConstraint(['seated_by_id'], ['user_account.id'], name=op.f('fk_committee_seated_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_committee'))
+    )
+    with op.batch_alter_table('committee', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_community_id'), ['community_id'], unique=False)
 
     op.create_table('disclosure',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -363,6 +384,36 @@ def upgrade() -> None:
     sa.UniqueConstraint('box_id', name=op.f('uq_ballot_box_box_id')),
     sa.UniqueConstraint('meeting_id', name=op.f('uq_ballot_box_meeting_id'))
     )
+    op.create_table('committee_alternate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('votes_head', sa.Integer(), nullable=False),
+    sa.Column('votes_area', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('called_up_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_committee_alternate_committee_id_committee')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_committee_alternate_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_alternate')),
+    sa.UniqueConstraint('committee_id', 'person_id', name=op.f('uq_committee_alternate_committee_id_person_id')),
+    sa.UniqueConstraint('committee_id', 'rank', name=op.f('uq_committee_alternate_committee_id_rank'))
+    )
+    with op.batch_alter_table('committee_alternate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_alternate_committee_id'), ['committee_id'], unique=False)
+
+    op.create_table('committee_term_reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('sent_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_committee_term_reminder_committee_id_committee')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_term_reminder')),
+    sa.UniqueConstraint('committee_id', 'months', name=op.f('uq_committee_term_reminder_committee_id_months'))
+    )
+    with op.batch_alter_table('committee_term_reminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_term_reminder_committee_id'), ['committee_id'], unique=False)
+
     op.create_table('meeting_request_support',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -553,6 +604,31 @@ def upgrade() -> None:
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_voter_box_id'), ['box_id'], unique=False)
 
+    op.create_table('committee_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('role', sa.Enum('chair', 'vice_chair', 'member', name='memberrole', native_enum=False, length=32), nullable=False),
+    sa.Column('votes_head', sa.Integer(), nullable=False),
+    sa.Column('votes_area', app.models.base.ExactDecimal(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('serving', 'resigned', 'removed', 'recalled', 'deceased', 'other', name='memberstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('joined_on', sa.Date(), nullable=False),
+    sa.Column('left_on', sa.Date(), nullable=True),
+    sa.Column('left_reason', sa.Text(), nullable=False),
+    sa.Column('from_alternate_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status = 'serving' OR left_on IS NOT NULL", name=op.f('ck_committee_member_left_has_date')),
+    sa.CheckConstraint('votes_head >= 0', name=op.f('ck_committee_member_votes_head_not_negative')),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_committee_member_committee_id_committee')),
+    sa.ForeignKeyConstraint(['from_alternate_id'], ['committee_alternate.id'], name=op.f('fk_committee_member_from_alternate_id_committee_alternate')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_committee_member_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_member')),
+    sa.UniqueConstraint('committee_id', 'person_id', name=op.f('uq_committee_member_committee_id_person_id'))
+    )
+    with op.batch_alter_table('committee_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_member_committee_id'), ['committee_id'], unique=False)
+
     op.create_table('fee_bill',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
@@ -669,6 +745,25 @@ def upgrade() -> None:
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ownership_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ownership_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('recall_proposal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('reached_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('motion_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_recall_proposal_committee_id_committee')),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_recall_proposal_community_id_community')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_recall_proposal_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['motion_id'], ['motion.id'], name=op.f('fk_recall_proposal_motion_id_motion')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recall_proposal'))
+    )
+    with op.batch_alter_table('recall_proposal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recall_proposal_committee_id'), ['committee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_recall_proposal_community_id'), ['community_id'], unique=False)
 
     op.create_table('residency',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -927,6 +1022,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_box_voter_unit')),
     sa.UniqueConstraint('box_id', 'unit_id', name=op.f('uq_box_voter_unit_box_id_unit_id'))
     )
+    op.create_table('committee_chair_vote',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('office', sa.String(length=16), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('opened_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('opened_by_id', sa.Integer(), nullable=False),
+    sa.Column('closed_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('winner_id', sa.Integer(), nullable=True),
+    sa.Column('document', sa.JSON(), nullable=True),
+    sa.CheckConstraint("mode IN ('online', 'paper')", name=op.f('ck_committee_chair_vote_mode_known')),
+    sa.CheckConstraint("office IN ('chair', 'vice_chair')", name=op.f('ck_committee_chair_vote_office_known')),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], name=op.f('fk_committee_chair_vote_committee_id_committee')),
+    sa.ForeignKeyConstraint(['opened_by_id'], ['user_account.id'], name=op.f('fk_committee_chair_vote_opened_by_id_user_account')),
+    sa.ForeignKeyConstraint(['winner_id'], ['committee_member.id'], name=op.f('fk_committee_chair_vote_winner_id_committee_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_chair_vote'))
+    )
+    with op.batch_alter_table('committee_chair_vote', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_chair_vote_committee_id'), ['committee_id'], unique=False)
+
     op.create_table('fund_spend_unit',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('spend_id', sa.Integer(), nullable=False),
@@ -988,6 +1103,33 @@ def upgrade() -> None:
     with op.batch_alter_table('paper_entry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_paper_entry_box_id'), ['box_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_paper_entry_voter_ref'), ['voter_ref'], unique=False)
+
+    op.create_table('recall_support',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_recall_support_person_id_person')),
+    sa.ForeignKeyConstraint(['proposal_id'], ['recall_proposal.id'], name=op.f('fk_recall_support_proposal_id_recall_proposal')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_recall_support_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recall_support')),
+    sa.UniqueConstraint('proposal_id', 'person_id', name=op.f('uq_recall_support_proposal_id_person_id'))
+    )
+    with op.batch_alter_table('recall_support', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recall_support_proposal_id'), ['proposal_id'], unique=False)
+
+    op.create_table('recall_target',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['committee_member.id'], name=op.f('fk_recall_target_member_id_committee_member')),
+    sa.ForeignKeyConstraint(['proposal_id'], ['recall_proposal.id'], name=op.f('fk_recall_target_proposal_id_recall_proposal')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recall_target')),
+    sa.UniqueConstraint('proposal_id', 'member_id', name=op.f('uq_recall_target_proposal_id_member_id'))
+    )
+    with op.batch_alter_table('recall_target', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recall_target_proposal_id'), ['proposal_id'], unique=False)
 
     op.create_table('request_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1191,6 +1333,21 @@ def upgrade() -> None:
     with op.batch_alter_table('alarm_note', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alarm_note_alarm_id'), ['alarm_id'], unique=False)
 
+    op.create_table('committee_chair_ballot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('vote_id', sa.Integer(), nullable=False),
+    sa.Column('voter_id', sa.Integer(), nullable=False),
+    sa.Column('candidate_id', sa.Integer(), nullable=False),
+    sa.Column('cast_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['committee_member.id'], name=op.f('fk_committee_chair_ballot_candidate_id_committee_member')),
+    sa.ForeignKeyConstraint(['vote_id'], ['committee_chair_vote.id'], name=op.f('fk_committee_chair_ballot_vote_id_committee_chair_vote')),
+    sa.ForeignKeyConstraint(['voter_id'], ['committee_member.id'], name=op.f('fk_committee_chair_ballot_voter_id_committee_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_committee_chair_ballot')),
+    sa.UniqueConstraint('vote_id', 'voter_id', name=op.f('uq_committee_chair_ballot_vote_id_voter_id'))
+    )
+    with op.batch_alter_table('committee_chair_ballot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_chair_ballot_vote_id'), ['vote_id'], unique=False)
+
     op.create_table('journal_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -1258,6 +1415,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_journal_line_account_id'))
 
     op.drop_table('journal_line')
+    with op.batch_alter_table('committee_chair_ballot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_chair_ballot_vote_id'))
+
+    op.drop_table('committee_chair_ballot')
     with op.batch_alter_table('alarm_note', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alarm_note_alarm_id'))
 
@@ -1304,6 +1465,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_request_event_request_id'))
 
     op.drop_table('request_event')
+    with op.batch_alter_table('recall_target', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recall_target_proposal_id'))
+
+    op.drop_table('recall_target')
+    with op.batch_alter_table('recall_support', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recall_support_proposal_id'))
+
+    op.drop_table('recall_support')
     with op.batch_alter_table('paper_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_paper_entry_voter_ref'))
         batch_op.drop_index(batch_op.f('ix_paper_entry_box_id'))
@@ -1320,6 +1489,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_fund_spend_unit_spend_id'))
 
     op.drop_table('fund_spend_unit')
+    with op.batch_alter_table('committee_chair_vote', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_chair_vote_committee_id'))
+
+    op.drop_table('committee_chair_vote')
     op.drop_table('box_voter_unit')
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_board_entry_tracking_code'))
@@ -1366,6 +1539,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_residency_person_id'))
 
     op.drop_table('residency')
+    with op.batch_alter_table('recall_proposal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recall_proposal_community_id'))
+        batch_op.drop_index(batch_op.f('ix_recall_proposal_committee_id'))
+
+    op.drop_table('recall_proposal')
     with op.batch_alter_table('ownership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ownership_unit_id'))
         batch_op.drop_index(batch_op.f('ix_ownership_person_id'))
@@ -1397,6 +1575,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_fee_bill_community_id'))
 
     op.drop_table('fee_bill')
+    with op.batch_alter_table('committee_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_member_committee_id'))
+
+    op.drop_table('committee_member')
     with op.batch_alter_table('box_voter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_box_voter_box_id'))
 
@@ -1443,6 +1625,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_meeting_request_support_request_id'))
 
     op.drop_table('meeting_request_support')
+    with op.batch_alter_table('committee_term_reminder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_term_reminder_committee_id'))
+
+    op.drop_table('committee_term_reminder')
+    with op.batch_alter_table('committee_alternate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_alternate_committee_id'))
+
+    op.drop_table('committee_alternate')
     op.drop_table('ballot_box')
     with op.batch_alter_table('service_team', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_team_community_id'))
@@ -1491,6 +1681,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_disclosure_community_id'))
 
     op.drop_table('disclosure')
+    with op.batch_alter_table('committee', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_community_id'))
+
+    op.drop_table('committee')
     with op.batch_alter_table('building', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_building_community_id'))
 

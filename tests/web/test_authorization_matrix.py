@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from committee_helpers import seat_small
 
 from app.alarms import services as alarm_services
 from app.alarms.core import EventType
@@ -66,6 +67,8 @@ ALARM_READERS = frozenset({"staff", "committee", "chair"})
 ALARM_HANDLERS = frozenset({"staff"})
 TENDER_READERS = MEETING_MANAGERS | {"owner", "auditor", "evaluator"}
 T = "/c/{c}/tenders/{tender}"
+COMMITTEE_READERS = GOVERNANCE | {"owner"}
+CM = "/c/{c}/committee"
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,28 @@ MATRIX: dict[str, Case] = {
     "tenders.bundle": Case("GET", f"{T}/bundle.json", TENDER_READERS),
     "tenders.file_pdf": Case("GET", f"{T}/tender.pdf", EVERYONE, scoped=False),
     "tenders.report_pdf": Case("GET", f"{T}/report.pdf", TENDER_READERS),
+    # The committee's page is for the owners and the governance roles; the office or the
+    # chair records a vacancy. The members' vote needs a seat (the service answers 403 to a
+    # role holder without one, so no role reaches them here); owners propose and support
+    # recalls; a queued recall goes on an agenda by whoever drafts meetings (409: not reached).
+    "committee.index": Case("GET", CM, COMMITTEE_READERS),
+    "committee.history": Case("GET", f"{CM}/history", COMMITTEE_READERS),
+    "committee.vacancy": Case("POST", f"{CM}/members/{{member}}/vacancy",
+                              frozenset({"chair", "auditor"}), data={"status": "resigned"}),
+    "committee.open_vote": Case("POST", f"{CM}/office-votes", frozenset()),
+    "committee.paper": Case("POST", f"{CM}/office-votes/paper", frozenset()),
+    "committee.office_vote": Case("GET", f"{CM}/office-votes/{{vote}}", MEETING_MANAGERS),
+    "committee.cast": Case("POST", f"{CM}/office-votes/{{vote}}/ballot", frozenset()),
+    "committee.close": Case("POST", f"{CM}/office-votes/{{vote}}/close", frozenset()),
+    "committee.cancel": Case("POST", f"{CM}/office-votes/{{vote}}/cancel", frozenset()),
+    "committee.vote_record": Case("GET", f"{CM}/office-votes/{{decided}}/record.json",
+                                  COMMITTEE_READERS),
+    "committee.propose": Case("POST", f"{CM}/recalls", frozenset({"owner"})),
+    "committee.recall_detail": Case("GET", f"{CM}/recalls/{{recall}}", COMMITTEE_READERS),
+    "committee.support": Case("POST", f"{CM}/recalls/{{recall}}/support", frozenset({"owner"})),
+    "committee.withdraw": Case("POST", f"{CM}/recalls/{{recall}}/withdraw",
+                               frozenset({"owner"})),
+    "committee.place": Case("POST", f"{CM}/recalls/{{recall}}/place", MEETING_MANAGERS),
     "api.me": Case("GET", "/api/v1/me", frozenset(), scoped=False),
     "api.openapi": Case("GET", "/api/v1/openapi.json", EVERYONE, scoped=False),
     # The API takes tokens only (test_api.py has its own token matrix): cookies get 401.
@@ -315,7 +340,9 @@ def world(make, db_session, app, cheap_shares):
         money = _money(db_session, make, target, own)
     device, alarm = _raised_alarm(db_session, own)
     tender = _published_tender(db_session, app, users["own"], own)
+    committee = seat_small(make, db_session, app, own, target)
     return {"own": own, "other": other, "users": users, "grant": grant, "token": token,
+            **{k: committee[k] for k in ("member", "vote", "decided", "recall")},
             "import": pending, "meeting": meeting, "request": asked, "req": req, **money,
             "device": device, "alarm": alarm, "tender": tender}
 
@@ -391,7 +418,9 @@ def _ask(client, case: Case, world) -> tuple[int, str]:
                           disclosure=world["disclosure"].id, entry=world["entry"].seq,
                           spend=world["spend"].id, payment=world["payment"].id,
                           alarm=world["alarm"].id, device=world["device"].code,
-                          device_id=world["device"].id, tender=world["tender"].id)
+                          device_id=world["device"].id, tender=world["tender"].id,
+                          member=world["member"].id, vote=world["vote"].id,
+                          decided=world["decided"].id, recall=world["recall"].id)
     response = client.open(url, method=case.method, data=case.data or {})
     return response.status_code, response.headers.get("Location", "")
 

@@ -141,3 +141,30 @@ def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session,
     # Four of the five evaluators signed the report with their own keys.
     assert sum(1 for seat in tenders[0].panel if seat.report_signature) == 4
     assert main([str(tmp_path / "demo-tender-bundle.json")]) == 0
+
+
+def test_the_demo_committee_serves_with_its_chair_alternates_and_a_recall(built, db_session):
+    """The demo logins chair (周建国) and committee (林晓峰) sit on a serving committee."""
+    from app.committee import recall, services
+    from app.models import MemberRole, Role, RoleGrant
+
+    committee = services.current_committee(db_session, built)
+    assert committee is not None
+    serving = services.serving(committee)
+    assert len(serving) == committee.seats == 7
+    roles = {m.name: m.role for m in serving}
+    assert roles["周建国"] is MemberRole.CHAIR
+    assert roles["林晓峰"] is MemberRole.VICE_CHAIR
+    chair = db_session.scalar(select(User).where(User.username == "chair"))
+    assert db_session.scalar(select(RoleGrant).where(
+        RoleGrant.user_id == chair.id, RoleGrant.role == Role.CHAIR,
+        RoleGrant.community_id == built.id)) is not None
+    # One member resigned and the first alternate took the seat; the second still waits.
+    assert [a.called_up_at is not None for a in committee.alternates] == [True, False]
+    assert not services.by_election_needed(committee)
+    assert 0 < (committee.term_end - utcnow().date()).days < 200
+    (proposal,) = recall.proposals_of(db_session, built)
+    progress = recall.progress(db_session, proposal)
+    assert proposal.reached_at is None
+    assert progress.backing.supporters == 3
+    assert not progress.threshold.met

@@ -1,0 +1,1 @@
+"""The owners' committee after its election: members, alternates, chair vote, terms, recall."""
