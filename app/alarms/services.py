@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -36,7 +36,7 @@ from ..models import (
     User,
 )
 from ..notifications.services import holders_of, notify
-from . import core
+from . import core, live
 from .core import (
     OPEN_STATES,
     Action,
@@ -198,6 +198,157 @@ def ingest_message(session: Session, *, topic: str, payload: bytes, now: dt.date
     return ingest_event(session, device=device, event=event, now=now, channel="mqtt")
 
 
+def ingest_batch(session: Session, messages: list[tuple[str, bytes]], *, now: dt.datetime,
+                 prefix: str = core.DEFAULT_PREFIX) -> list[Outcome | MessageError]:
+    """Many MQTT messages in the caller's transaction, with the same outcome as calling
+    ``ingest_message`` on each in turn, but a handful of queries for the whole batch instead of
+    five per message: the devices, the already stored message ids, the open alarms and the
+    recent counts (for throttling) are read once, decided on in memory, and the events are
+    inserted together. A refused message gets its ``MessageError`` in the list.
+
+    Availability and state messages (rare) go through ``ingest_message`` in their place in the
+    batch. If another writer stored one of the same messages meanwhile, the unique message id
+    makes the insert fail: the caller then retries the batch one message at a time
+    (``Ingester.handle_batch``).
+    """
+    outcomes: list[Outcome | MessageError | None] = [None] * len(messages)
+    parsed: list[core.Topic | None] = []
+    for i, (topic, _payload) in enumerate(messages):
+        try:
+            parsed.append(core.parse_topic(topic, prefix))
+        except MessageError as err:
+            parsed.append(None)
+            outcomes[i] = err
+    wanted = {(t.community_id, t.device_code) for t in parsed if t is not None}
+    devices: dict[tuple[int, str], Device] = {}
+    if wanted:
+        for device in session.scalars(select(Device).where(
+                Device.code.in_({code for _c, code in wanted}),
+                Device.community_id.in_({c for c, _code in wanted}))):
+            devices[(device.community_id, device.code)] = device
+    run: list[tuple[int, Device, DeviceEvent]] = []
+    for i, ((topic, payload), t) in enumerate(zip(messages, parsed)):
+        if t is None:
+            continue
+        device = devices.get((t.community_id, t.device_code))
+        if device is None or not device.active:
+            outcomes[i] = MessageError("unknown_device", topic)
+            continue
+        if t.channel is not Channel.EVENT:
+            _ingest_events(session, run, outcomes, now)
+            run = []
+            try:
+                outcomes[i] = ingest_message(session, topic=topic, payload=payload, now=now,
+                                             prefix=prefix, devices=devices)
+            except MessageError as err:
+                outcomes[i] = err
+            continue
+        try:
+            run.append((i, device, core.parse_event(payload, device_code=device.code, now=now,
+                                                    secret=device.secret)))
+        except MessageError as err:
+            outcomes[i] = err
+    _ingest_events(session, run, outcomes, now)
+    return outcomes  # type: ignore[return-value]
+
+
+def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
+                   outcomes: list, now: dt.datetime) -> None:
+    """Store validated MQTT events of a batch (see ``ingest_batch``); same rules as
+    ``ingest_event``."""
+    if not run:
+        return
+    device_ids = {device.id for _i, device, _e in run}
+    stored = set(session.execute(select(DeviceEventRecord.device_id,
+                                        DeviceEventRecord.message_id).where(
+        DeviceEventRecord.device_id.in_(device_ids),
+        DeviceEventRecord.message_id.in_({e.message_id for _i, _d, e in run}))).all())
+    open_alarms: dict[tuple[int, EventType, str], Alarm] = {}
+    for alarm in session.scalars(select(Alarm).where(
+            Alarm.device_id.in_(device_ids), Alarm.state.in_(OPEN_STATES))
+            .order_by(Alarm.id)):
+        open_alarms[(alarm.device_id, alarm.event_type, alarm.zone)] = alarm  # latest wins
+    recent: dict[int, int] = dict(session.execute(
+        select(DeviceEventRecord.device_id, func.count(DeviceEventRecord.id))
+        .where(DeviceEventRecord.device_id.in_(device_ids),
+               DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
+               DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]))
+        .group_by(DeviceEventRecord.device_id)).all())
+    heard: set[int] = set()
+    raised: list[Alarm] = []
+    rows: list[tuple[DeviceEventRecord, Alarm | None]] = []
+    for i, device, event in run:
+        if (device.id, event.message_id) in stored:
+            outcomes[i] = Outcome("duplicate", duplicate=True)
+            continue
+        stored.add((device.id, event.message_id))
+        if device.id not in heard:
+            heard.add(device.id)
+            previous = device.last_seen_at
+            if previous is None or previous < now:
+                device.last_seen_at = now
+            if previous is not None and core.heartbeat_overdue(
+                    previous, dt.timedelta(seconds=device.heartbeat_seconds), now):
+                fault = open_alarms.get((device.id, EventType.HEARTBEAT_LOST, ""))
+                if fault is not None:
+                    _restore(fault, now)
+                    del open_alarms[(device.id, EventType.HEARTBEAT_LOST, "")]
+        key = (device.id, event.event_type, event.zone)
+        open_alarm = open_alarms.get(key)
+        action = core.decide(
+            event, open_alarm=core.OpenAlarm(open_alarm.last_at) if open_alarm else None,
+            recent_new=recent.get(device.id, 0), now=now,
+            bypassed=bool(event.zone) and event.zone in (device.bypassed_zones or []))
+        alarm = open_alarm
+        if action is Action.RAISE:
+            alarm = Alarm(
+                community_id=device.community_id, device_id=device.id, device=device,
+                category=event.category, event_type=event.event_type, zone=event.zone,
+                priority=core.priority_of(event.event_type), state=AlarmState.RAISED, count=1,
+                first_at=event.occurred_at, last_at=event.occurred_at, raised_at=now,
+                updated_at=now)
+            session.add(alarm)
+            open_alarms[key] = alarm
+            raised.append(alarm)
+            live.changed(session, alarm)
+        elif action is Action.MERGE:
+            alarm.count += 1
+            alarm.last_at = max(alarm.last_at, event.occurred_at)
+            alarm.updated_at = now
+            live.changed(session, alarm)
+        elif action is Action.RESTORE:
+            _restore(alarm, now)
+            if alarm.state not in OPEN_STATES:
+                del open_alarms[key]
+        elif action is Action.THROTTLE:
+            if device.throttled_until is None or device.throttled_until < now:
+                log.warning("device %s floods: throttled", device.code)
+                live.status_changed(session, device.community_id)
+            device.throttled_until = now + core.FLOOD_WINDOW
+            alarm = None
+        else:
+            alarm = None
+        if action in (Action.RAISE, Action.MERGE, Action.THROTTLE):
+            recent[device.id] = recent.get(device.id, 0) + 1
+        rows.append((DeviceEventRecord(
+            device_id=device.id, message_id=event.message_id, event_type=event.event_type,
+            code=event.code, qualifier=int(event.qualifier), zone=event.zone,
+            occurred_at=event.occurred_at, received_at=now, channel="mqtt",
+            action=action.value,
+            payload={"code": event.code, "q": int(event.qualifier), "zone": event.zone}),
+            alarm))
+        outcomes[i] = Outcome(action.value, alarm)
+    session.flush()  # the new alarms get their ids
+    for row, alarm in rows:
+        row.alarm_id = alarm.id if alarm is not None else None
+    session.add_all([row for row, _alarm in rows])
+    session.flush()
+    for alarm in raised:
+        if alarm.category is Category.FAULT:
+            live.status_changed(session, alarm.community_id)
+        _notify_raised(session, alarm, now)
+
+
 def ingest_http(session: Session, *, community_id: int, code: str, token: str, payload: bytes,
                 now: dt.datetime) -> Outcome:
     """An event from a device that cannot speak MQTT: the bearer token is its secret."""
@@ -239,11 +390,13 @@ def ingest_event(session: Session, *, device: Device, event: DeviceEvent, now: d
         alarm.count += 1
         alarm.last_at = max(alarm.last_at, event.occurred_at)
         alarm.updated_at = now
+        live.changed(session, alarm)
     elif action is Action.RESTORE:
         _restore(alarm, now)
     elif action is Action.THROTTLE:
         if device.throttled_until is None or device.throttled_until < now:
             log.warning("device %s floods: throttled", device.code)
+            live.status_changed(session, device.community_id)
         device.throttled_until = now + core.FLOOD_WINDOW
         alarm = None
     else:
@@ -344,6 +497,9 @@ def _raise(session: Session, device: Device, event_type: EventType, zone: str,
     )
     session.add(alarm)
     session.flush()
+    live.changed(session, alarm)
+    if alarm.category is Category.FAULT:
+        live.status_changed(session, alarm.community_id)
     return alarm
 
 
@@ -355,6 +511,11 @@ def _restore(alarm: Alarm, now: dt.datetime) -> None:
         alarm.state = AlarmState.CLEARED
         alarm.cleared_at = now
         alarm.cause = Cause.RESTORED
+    session = object_session(alarm)
+    if session is not None:
+        live.changed(session, alarm)
+        if alarm.category is Category.FAULT:
+            live.status_changed(session, alarm.community_id)
 
 
 def _notify_raised(session: Session, alarm: Alarm, now: dt.datetime) -> None:
@@ -403,6 +564,7 @@ def _note(session: Session, alarm: Alarm, actor: User, now: dt.datetime, action:
 
 def _audit(session: Session, actor: User, now: dt.datetime, alarm: Alarm, *, action: str,
            **details) -> None:
+    live.changed(session, alarm)
     record(session, actor=actor, action=action, now=now,
            community_id=alarm.community_id, target=f"alarm:{alarm.id}",
            details={"type": alarm.event_type.value, **details})
@@ -554,6 +716,27 @@ def open_alarms(session: Session, community: Community, *, limit: int = 200) -> 
         .options(selectinload(Alarm.device).selectinload(Device.unit)
                  .selectinload(Unit.building))
         .order_by(Alarm.priority, Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
+    ))
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def last_change(session: Session, community: Community) -> dt.datetime:
+    """When an alarm of the community last changed (the console's stream looks from there)."""
+    return session.scalar(select(func.max(Alarm.updated_at)).where(
+        Alarm.community_id == community.id)) or _EPOCH
+
+
+def changed_since(session: Session, community: Community, since: dt.datetime, *,
+                  limit: int = 200) -> list[Alarm]:
+    """The community's alarms changed after ``since``, oldest change first (one indexed
+    query: ``ix_alarm_updated``)."""
+    return list(session.scalars(
+        select(Alarm).where(Alarm.community_id == community.id, Alarm.updated_at > since)
+        .options(selectinload(Alarm.device).selectinload(Device.unit)
+                 .selectinload(Unit.building))
+        .order_by(Alarm.updated_at, Alarm.id).limit(limit)
     ))
 
 

@@ -96,6 +96,8 @@ class Alarm(Base):
         CheckConstraint("state <> 'cleared' OR cause IS NOT NULL", name="cleared_cause"),
         Index("ix_alarm_open", "community_id", "state"),
         Index("ix_alarm_merge", "device_id", "event_type", "zone", "state"),
+        #: The console's stream without Redis looks for what changed since its last look.
+        Index("ix_alarm_updated", "community_id", "updated_at"),
     )
 
     id: Mapped[intpk]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 15:50:51.614124
+Create Date: 2026-12-04 18:44:40.390628
 """
 
 from alembic import op
@@ -862,6 +862,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_alarm_merge', ['device_id', 'event_type', 'zone', 'state'], unique=False)
         batch_op.create_index('ix_alarm_open', ['community_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_alarm_raised_at'), ['raised_at'], unique=False)
+        batch_op.create_index('ix_alarm_updated', ['community_id', 'updated_at'], unique=False)
 
     op.create_table('alarm_arming',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1307,6 +1308,7 @@ def downgrade() -> None:
 
     op.drop_table('alarm_arming')
     with op.batch_alter_table('alarm', schema=None) as batch_op:
+        batch_op.drop_index('ix_alarm_updated')
         batch_op.drop_index(batch_op.f('ix_alarm_raised_at'))
         batch_op.drop_index('ix_alarm_open')
         batch_op.drop_index('ix_alarm_merge')
