@@ -4,8 +4,11 @@ Measured in one run, one process, against the local Mosquitto:
 
 - ``broker``: publish → a bare subscriber of the same topics receives it (the floor);
 - ``ingest``: publish → the ingester has committed it (``flask alarms listen``'s code);
-- ``console``: publish → a console client polling ``feed.json`` every ``POLL_MS`` sees it
-  (the count of the alarm it merged into, or the alarm itself, appears).
+- ``console``: publish → a console client reading the site's server-sent events
+  (``/c/<id>/alarms/stream``, over HTTP from a real threaded server on loopback) receives it
+  (the count of the alarm it merged into, or the alarm itself, arrives). The news travels
+  through Redis pub/sub when Redis answers on 127.0.0.1:6379 (as with several workers),
+  in-process otherwise.
 
 Events go to DEVICES devices × ZONES zones round-robin, so each zone's repeats merge into one
 counted alarm (the feed stays at DEVICES × ZONES rows) and the k-th event of a zone is seen
@@ -28,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +77,6 @@ def main() -> int:
     from app import create_app
     from app.alarms import core, services
     from app.alarms.ingest import Ingester
-    from app.alarms.views import POLL_MS
     from app.auth.services import hash_password
     from app.db import engine_of, make_engine
     from app.migrate import upgrade
@@ -99,9 +102,18 @@ def main() -> int:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
+    prefix = f"cy-bench-{secrets.token_hex(4)}"
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except Exception:
+        redis_url = ""
     app = create_app({"DATABASE_URL": url, "SCHEMA_CHECK": False, "SECRET_KEY": "bench",
                       "ID_HASH_KEY": "bench", "WTF_CSRF_ENABLED": False,
-                      "LOGIN_RATE_LIMIT": "1000 per minute"})
+                      "LOGIN_RATE_LIMIT": "1000 per minute", "ALARMS_REDIS_URL": redis_url,
+                      "ALARMS_LIVE_NAMESPACE": prefix, "ALARMS_STREAM_SECONDS": 3600})
     factory = sessionmaker(engine_of(app), expire_on_commit=False)
     with app.app_context():
         s = factory()
@@ -120,7 +132,6 @@ def main() -> int:
         cid = community.id
         devices = [(d.id, d.code, d.secret) for d in devices]
 
-    prefix = f"cy-bench-{secrets.token_hex(4)}"
     published: dict[str, float] = {}
     key_of: dict[str, tuple[int, str, int]] = {}
     floor_at: dict[str, float] = {}
@@ -156,28 +167,59 @@ def main() -> int:
 
     threading.Thread(target=run_ingester, daemon=True).start()
 
-    # The console: logged in as staff, asking feed.json every POLL_MS like static/js/alarms.js.
-    console = app.test_client()
-    console.post("/login", data={"login": "bench-staff", "password": "bench password"})
-    counts: dict[tuple[int, str], int] = {}
+    # The site on a threaded HTTP server on loopback; the console: logged in as staff, reading
+    # the stream like static/js/alarms.js's EventSource.
+    import logging
 
-    def poll():
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    import http.cookiejar
+
+    base = f"http://127.0.0.1:{server.server_port}"
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    browser.open(f"{base}/login", data=urllib.parse.urlencode(
+        {"login": "bench-staff", "password": "bench password"}).encode(), timeout=30).read()
+    counts: dict[tuple[int, str], int] = {}
+    connected = threading.Event()
+
+    def read_stream():
+        response = browser.open(urllib.request.Request(  # noqa: S310 - our own http:// URL
+            f"{base}/c/{cid}/alarms/stream", headers={"Accept": "text/event-stream"}),
+            timeout=120)
+        if response.status != 200 or not response.url.endswith("/stream"):
+            raise SystemExit(f"the stream answered {response.status} at {response.url}")
+        kind = None
         while not stop.is_set():
-            started = time.monotonic()
-            feed = console.get(f"/c/{cid}/alarms/feed.json").get_json()
-            now = time.monotonic()
-            for row in feed["alarms"]:
-                key = (row["device_id"], row["zone"])
-                for k in range(counts.get(key, 0) + 1, row["count"] + 1):
-                    seen_at[(row["device_id"], row["zone"], k)] = now
-                counts[key] = max(counts.get(key, 0), row["count"])
-            time.sleep(max(0.0, POLL_MS / 1000 - (time.monotonic() - started)))
+            line = response.readline()
+            if not line:
+                break
+            line = line.decode().rstrip("\n")
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                now = time.monotonic()
+                data = json.loads(line[6:])
+                rows = data["alarms"] if kind == "snapshot" else (
+                    [data] if kind == "alarm" else [])
+                if kind == "snapshot":
+                    connected.set()
+                for row in rows:
+                    key = (row["device_id"], row["zone"])
+                    for k in range(counts.get(key, 0) + 1, row["count"] + 1):
+                        seen_at[(row["device_id"], row["zone"], k)] = now
+                    counts[key] = max(counts.get(key, 0), row["count"])
+        response.close()
 
     deadline = time.monotonic() + 10
     while not ingester.subscribed and time.monotonic() < deadline:
         time.sleep(0.05)
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
+    threading.Thread(target=read_stream, daemon=True).start()
+    connected.wait(10)
 
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{prefix}-pub")
     publisher.connect(HOST, PORT)
@@ -204,7 +246,8 @@ def main() -> int:
     while time.monotonic() < wait_until and len(seen_at) < total:
         time.sleep(0.2)
     stop.set()
-    time.sleep(POLL_MS / 1000 + 0.5)
+    time.sleep(0.5)
+    server.shutdown()
     publisher.loop_stop()
     publisher.disconnect()
     floor.loop_stop()
@@ -233,7 +276,9 @@ def main() -> int:
                    f"{args.seconds:g}",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(), "python": platform.python_version(),
-        "database": "postgresql" if schema else "sqlite", "poll_ms": POLL_MS,
+        "database": "postgresql" if schema else "sqlite",
+        "console_channel": "server-sent events over HTTP, news through "
+                           + ("Redis pub/sub" if redis_url else "the in-process hub"),
         "published": total, "publish_seconds": round(publish_seconds, 2),
         "achieved_rate": round(total / publish_seconds, 1),
         "broker": summary(broker), "ingest": summary(ingest), "console": summary(shown),

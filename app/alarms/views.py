@@ -37,7 +37,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -139,6 +139,9 @@ def stream(community):
     """The console's server-sent events: ``snapshot`` (all open alarms and the faults),
     ``alarm`` (one alarm's row: new or changed; a cleared one leaves the console) and
     ``status`` (faults and throttled devices)."""
+    # The stream speaks the user's language and time zone: settle both now, while the user is
+    # loaded (the generator runs after the request's session let go of its connection).
+    get_locale(), get_timezone()
     hub = live.current_hub()
     last_event_id = request.headers.get("Last-Event-ID") or None
     sub = hub.subscribe(community.id, last_event_id)
@@ -151,11 +154,12 @@ def stream(community):
         backlog = []
     else:
         backlog = sub.backlog
-    s.rollback()  # hold no connection while the stream is open
+    _release(s)
     community_id = community.id
 
     def events():
         nonlocal since
+        sent: dict[int, str] = {}  # alarm id → the version this stream sent last
         try:
             yield f"retry: {RETRY_MS}\n\n"
             yield from first
@@ -170,17 +174,22 @@ def stream(community):
                 if sub.overflowed:  # a client too slow to read: start it afresh
                     yield _sse("snapshot", _feed(community), hub.last_id(community_id) or "0")
                     sub.overflowed = False
-                    db.session().rollback()
+                    _release(db.session())
                 elif got is not None:
                     yield _message(community, *got)
+                    if got[1].get("kind") == "alarm":
+                        sent[got[1]["id"]] = got[1]["rev"]
                     beat = time.monotonic()
                 if not hub.complete and time.monotonic() - look >= DB_LOOK_SECONDS:
                     look = time.monotonic()
                     session = db.session()
                     for alarm in services.changed_since(session, community, since):
-                        since = max(since, alarm.updated_at) if since else alarm.updated_at
-                        yield _sse("alarm", _present(live.row_of(alarm)))
-                    session.rollback()
+                        since = max(since, alarm.updated_at)
+                        row = live.row_of(alarm)
+                        if sent.get(row["id"]) != row["rev"]:  # not heard from the hub
+                            sent[row["id"]] = row["rev"]
+                            yield _sse("alarm", _present(row))
+                    _release(session)
                 if time.monotonic() - beat >= HEARTBEAT_SECONDS:
                     beat = time.monotonic()
                     yield ": alive\n\n"
@@ -194,10 +203,17 @@ def stream(community):
     return response
 
 
+def _release(session) -> None:
+    """End the stream's read-only transaction, so an open stream holds no connection. A commit,
+    not a rollback: a rollback would expire what the request loaded (the user, the community)
+    and the stream would read them again."""
+    session.commit()
+
+
 def _message(community: Community, event_id: str, message: dict) -> str:
     if message.get("kind") == "status":
         data = _status(community)
-        db.session().rollback()
+        _release(db.session())
         return _sse("status", data, event_id)
     return _sse("alarm", _present(message), event_id)
 
