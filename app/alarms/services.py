@@ -14,9 +14,10 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -198,6 +199,10 @@ def ingest_message(session: Session, *, topic: str, payload: bytes, now: dt.date
     return ingest_event(session, device=device, event=event, now=now, channel="mqtt")
 
 
+#: How stale a device's ``last_seen_at`` may be before a batch writes it again.
+SEEN_RESOLUTION = dt.timedelta(seconds=5)
+
+
 def ingest_batch(session: Session, messages: list[tuple[str, bytes]], *, now: dt.datetime,
                  prefix: str = core.DEFAULT_PREFIX) -> list[Outcome | MessageError]:
     """Many MQTT messages in the caller's transaction, with the same outcome as calling
@@ -264,19 +269,35 @@ def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
         DeviceEventRecord.device_id.in_(device_ids),
         DeviceEventRecord.message_id.in_({e.message_id for _i, _d, e in run}))).all())
     open_alarms: dict[tuple[int, EventType, str], Alarm] = {}
+    by_id = {device.id: device for _i, device, _e in run}
     for alarm in session.scalars(select(Alarm).where(
             Alarm.device_id.in_(device_ids), Alarm.state.in_(OPEN_STATES))
             .order_by(Alarm.id)):
         open_alarms[(alarm.device_id, alarm.event_type, alarm.zone)] = alarm  # latest wins
-    recent: dict[int, int] = dict(session.execute(
-        select(DeviceEventRecord.device_id, func.count(DeviceEventRecord.id))
-        .where(DeviceEventRecord.device_id.in_(device_ids),
-               DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
-               DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]))
-        .group_by(DeviceEventRecord.device_id)).all())
+        # Its device is at hand: the console's row of the alarm needs no query for it.
+        set_committed_value(alarm, "device", by_id[alarm.device_id])
+    # The recent counts matter only to an event that could raise a new alarm (none open for
+    # it): under a flood of repeats, which all merge, they are not even read.
+    def may_raise(device: Device, event: DeviceEvent) -> bool:
+        if event.is_restore:  # it may close an alarm, after which a new one may be raised
+            return True
+        if event.category is Category.INFO:
+            return False
+        found = open_alarms.get((device.id, event.event_type, event.zone))
+        return found is None or now - found.last_at > core.MERGE_WINDOW
+
+    if any(may_raise(d, e) for _i, d, e in run):
+        recent: dict[int, int] = dict(session.execute(
+            select(DeviceEventRecord.device_id, func.count(DeviceEventRecord.id))
+            .where(DeviceEventRecord.device_id.in_(device_ids),
+                   DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
+                   DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]))
+            .group_by(DeviceEventRecord.device_id)).all())
+    else:
+        recent = {}
     heard: set[int] = set()
     raised: list[Alarm] = []
-    rows: list[tuple[DeviceEventRecord, Alarm | None]] = []
+    rows: list[tuple[dict, Alarm | None]] = []
     for i, device, event in run:
         if (device.id, event.message_id) in stored:
             outcomes[i] = Outcome("duplicate", duplicate=True)
@@ -285,7 +306,9 @@ def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
         if device.id not in heard:
             heard.add(device.id)
             previous = device.last_seen_at
-            if previous is None or previous < now:
+            # Heartbeats are minutes apart: a device heard within the last few seconds need
+            # not be written again (a busy device would cost an UPDATE per batch).
+            if previous is None or now - previous >= SEEN_RESOLUTION:
                 device.last_seen_at = now
             if previous is not None and core.heartbeat_overdue(
                     previous, dt.timedelta(seconds=device.heartbeat_seconds), now):
@@ -330,7 +353,7 @@ def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
             alarm = None
         if action in (Action.RAISE, Action.MERGE, Action.THROTTLE):
             recent[device.id] = recent.get(device.id, 0) + 1
-        rows.append((DeviceEventRecord(
+        rows.append((dict(
             device_id=device.id, message_id=event.message_id, event_type=event.event_type,
             code=event.code, qualifier=int(event.qualifier), zone=event.zone,
             occurred_at=event.occurred_at, received_at=now, channel="mqtt",
@@ -338,11 +361,11 @@ def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
             payload={"code": event.code, "q": int(event.qualifier), "zone": event.zone}),
             alarm))
         outcomes[i] = Outcome(action.value, alarm)
-    session.flush()  # the new alarms get their ids
-    for row, alarm in rows:
-        row.alarm_id = alarm.id if alarm is not None else None
-    session.add_all([row for row, _alarm in rows])
-    session.flush()
+    session.flush()  # the alarms' changes first, then the events in one INSERT
+    if rows:
+        for row, alarm in rows:
+            row["alarm_id"] = alarm.id if alarm is not None else None
+        session.execute(insert(DeviceEventRecord), [row for row, _alarm in rows])
     for alarm in raised:
         if alarm.category is Category.FAULT:
             live.status_changed(session, alarm.community_id)
@@ -582,20 +605,47 @@ def acknowledge(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm
 
 def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, assignee: User,
              note: str = "") -> Alarm:
-    """Send someone of the property office; they get a notice linking to the alarm."""
+    """Send someone of the property office: a work order of the service desk.
+
+    The first dispatch files a desk request for the alarm (an emergency for the two most
+    urgent priorities, so the desk's SLA clocks run around the clock) and dispatches it to
+    ``assignee``; the alarm keeps the request (``service_request_id``) and the request's page
+    names the alarm. Both are audited (``alarm.dispatched``, and the desk's own entries); the
+    assignee gets a notice linking to the alarm and one linking to the work order."""
+    from ..service import services as desk
+
     community = session.get(Community, alarm.community_id)
-    if assignee.id not in holders_of(session, community, Role.STAFF):
+    if assignee is None or assignee.id not in holders_of(session, community, Role.STAFF):
         raise DomainError(_("Only property staff of this community can be dispatched."),
                           field="assignee")
     if alarm.state is AlarmState.RAISED:
         alarm.acknowledged_at, alarm.acknowledged_by_id = now, actor.id
     _move(alarm, AlarmState.DISPATCHED)
+    device = session.get(Device, alarm.device_id)
+    kind_label = EVENT_LABELS[alarm.event_type]
+    req = (session.get(desk.ServiceRequest, alarm.service_request_id)
+           if alarm.service_request_id else None)
+    if req is None:
+        where = device.place or device.name
+        text = _("Alarm no. %(n)s: %(kind)s, %(device)s at %(place)s.", n=alarm.id,
+                 kind=str(kind_label), device=device.name, place=where)
+        if alarm.zone:
+            text += " " + _("zone %(zone)s", zone=alarm.zone)
+        req = desk.file_request(
+            session, actor=actor, now=now, community=community, party=desk.DESK,
+            kind=desk.RequestKind.HELP if alarm.category is Category.ALARM
+            else desk.RequestKind.REPAIR_COMMON,
+            urgency=desk.Urgency.EMERGENCY if alarm.priority <= 2 else desk.Urgency.NORMAL,
+            description=f"{text} {note.strip()}".strip(), unit_id=device.unit_id,
+            place="" if device.unit_id else where, caller_name=str(_("Alarm console")))
+        alarm.service_request_id = req.id
+    desk.dispatch(session, actor=actor, now=now, community=community, req=req, team=None,
+                  assignee=assignee, note=note)
     alarm.dispatched_at, alarm.dispatched_by_id, alarm.assignee_id = now, actor.id, assignee.id
     alarm.updated_at = now
     _note(session, alarm, actor, now, "dispatched", note)
-    _audit(session, actor, now, alarm, action="alarm.dispatched", assignee=assignee.username)
-    device = session.get(Device, alarm.device_id)
-    kind_label = EVENT_LABELS[alarm.event_type]
+    _audit(session, actor, now, alarm, action="alarm.dispatched", assignee=assignee.username,
+           service_request=req.id)
     notify(session, now=now, community=community, recipients=[assignee], kind="alarm.dispatched",
            link=f"/c/{community.id}/alarms/{alarm.id}",
            message=lambda: (_("Go to: %(kind)s", kind=str(kind_label)),
@@ -603,6 +653,12 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, a
                               note=note.strip())))
     session.flush()
     return alarm
+
+
+def alarm_of_request(session: Session, request_id: int) -> Alarm | None:
+    """The alarm a service-desk request was filed for, if any."""
+    return session.scalar(select(Alarm).where(Alarm.service_request_id == request_id)
+                          .order_by(Alarm.id).limit(1))
 
 
 def close(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, cause: Cause,

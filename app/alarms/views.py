@@ -46,11 +46,18 @@ from ..errors import DomainError
 from ..extensions import csrf
 from ..models import Alarm, Community, Device, User, utcnow
 from ..policy import Permission, can, requires
+from ..service import labels as service_labels
 from . import core, labels, live, services
 from .forms import ArmingForm, CloseForm, DeviceForm, DispatchForm, NoteForm, SiteMapForm
 
 bp = Blueprint("alarms", __name__)
 bp.record_once(lambda state: live.configure(state.app))
+
+
+@bp.app_template_global()
+def alarm_of_request(request_id: int):
+    """For the service desk's request page: the alarm it was filed for (or None)."""
+    return services.alarm_of_request(db.session(), request_id)
 
 #: How often a browser without EventSource asks ``feed.json`` (ms).
 POLL_MS = 1000
@@ -229,6 +236,7 @@ def detail(community, alarm_id: int):
                                       for u in services.staff_of(s, community)]
     return render_template(
         "alarms/detail.html", community=community, alarm=alarm, labels=labels,
+        service_labels=service_labels,
         events=services.events_of(s, alarm), dispatch_form=dispatch_form,
         close_form=CloseForm(formdata=None), note_form=NoteForm(formdata=None),
         handle=can(current_user, Permission.ALARMS_HANDLE, community),
@@ -259,7 +267,8 @@ def dispatch(community, alarm_id: int):
         raise _form_error(form)
     services.dispatch(s, actor=current_user, now=utcnow(), alarm=alarm,
                       assignee=s.get(User, form.assignee.data), note=form.note.data or "")
-    flash(_("Dispatched; the colleague has been notified."), "success")
+    flash(_("Dispatched as work order of request no. %(n)s; the colleague has been notified.",
+            n=alarm.service_request_id), "success")
     return _back(community, alarm)
 
 

@@ -130,8 +130,12 @@ class Alarm(Base):
     cleared_at: Mapped[dt.datetime | None]
     cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cause: Mapped[Cause | None] = mapped_column(enum_column(Cause))
+    #: The service desk's request whose work order sent someone (see ``services.dispatch``).
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"),
+                                                           index=True)
 
     device: Mapped[Device] = relationship()
+    service_request = relationship("ServiceRequest")
     notes: Mapped[list[AlarmNote]] = relationship(order_by="AlarmNote.id",
                                                   back_populates="alarm")
 
