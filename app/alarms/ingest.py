@@ -34,7 +34,7 @@ class Ingester:
     def __init__(self, session_factory: Callable[[], Session], *, host: str = "127.0.0.1",
                  port: int = 1883, client_id: str = "courtyard-alarms",
                  prefix: str = core.DEFAULT_PREFIX, sweep_seconds: float = 15.0,
-                 batch_size: int = 200, batch_wait: float = 0.05,
+                 batch_size: int = 200, batch_wait: float = 0.02,
                  on_outcome: Callable[[str, services.Outcome | Exception], None] | None = None,
                  hub=None):
         self.session_factory = session_factory

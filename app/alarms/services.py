@@ -353,12 +353,13 @@ def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
             alarm = None
         if action in (Action.RAISE, Action.MERGE, Action.THROTTLE):
             recent[device.id] = recent.get(device.id, 0) + 1
-        rows.append((dict(
-            device_id=device.id, message_id=event.message_id, event_type=event.event_type,
-            code=event.code, qualifier=int(event.qualifier), zone=event.zone,
-            occurred_at=event.occurred_at, received_at=now, channel="mqtt",
-            action=action.value,
-            payload={"code": event.code, "q": int(event.qualifier), "zone": event.zone}),
+        rows.append(({
+            "device_id": device.id, "message_id": event.message_id,
+            "event_type": event.event_type, "code": event.code,
+            "qualifier": int(event.qualifier), "zone": event.zone,
+            "occurred_at": event.occurred_at, "received_at": now, "channel": "mqtt",
+            "action": action.value,
+            "payload": {"code": event.code, "q": int(event.qualifier), "zone": event.zone}},
             alarm))
         outcomes[i] = Outcome(action.value, alarm)
     session.flush()  # the alarms' changes first, then the events in one INSERT

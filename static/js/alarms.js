@@ -158,7 +158,7 @@
   function poll() {
     fetch(rows.dataset.feed, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(snapshot)
+      .then(function (feed) { rows.dataset.live = "poll"; snapshot(feed); })
       .catch(lost)
       .then(function () { if (!source) { window.setTimeout(poll, pollMs); } });
   }
@@ -166,7 +166,9 @@
   var source = null, failures = 0;
   function connect() {
     source = new EventSource(rows.dataset.stream);
-    source.addEventListener("snapshot", function (e) { failures = 0; snapshot(JSON.parse(e.data)); });
+    source.addEventListener("snapshot", function (e) {
+      failures = 0; rows.dataset.live = "stream"; snapshot(JSON.parse(e.data));
+    });
     source.addEventListener("alarm", function (e) { failures = 0; upsert(JSON.parse(e.data)); });
     source.addEventListener("status", function (e) {
       var s = JSON.parse(e.data); drawFaults(s.faults, s.throttled); live();

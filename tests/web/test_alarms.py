@@ -532,17 +532,20 @@ def test_dispatch_is_a_work_order_of_the_service_desk(client, login, db_session,
     db_session.expire_all()
     alarm = db_session.get(Alarm, alarm.id)
     req = db_session.get(ServiceRequest, alarm.service_request_id)
-    assert req is not None and req.community_id == c.id
+    assert req is not None
+    assert req.community_id == c.id
     assert f"Dispatched as work order of request no. {req.id}" in done.get_data(as_text=True)
     assert (req.kind, req.urgency, req.status.value) == (
         RequestKind.HELP, Urgency.EMERGENCY, "dispatched")
     assert req.place == "北侧围墙"
-    assert f"Alarm no. {alarm.id}" in req.description and "North gate" in req.description
+    assert f"Alarm no. {alarm.id}" in req.description
+    assert "North gate" in req.description
     assert req.due_on_site_at is not None  # the desk's clocks run
     [order] = db_session.scalars(select(WorkOrder).where(WorkOrder.request_id == req.id)).all()
     assert (order.assignee_id, order.dispatched_by_id, order.note) == (
         other.id, staff.id, "North gate")
-    assert alarm.state is AlarmState.DISPATCHED and alarm.assignee_id == other.id
+    assert alarm.state is AlarmState.DISPATCHED
+    assert alarm.assignee_id == other.id
     page = client.get(f"{base}?lang=en").get_data(as_text=True)
     assert f'href="/c/{c.id}/service/requests/{req.id}"' in page
     assert f"Request no. {req.id}" in page
