@@ -628,17 +628,21 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, a
            if alarm.service_request_id else None)
     if req is None:
         where = device.place or device.name
-        text = _("Alarm no. %(n)s: %(kind)s, %(device)s at %(place)s.", n=alarm.id,
-                 kind=str(kind_label), device=device.name, place=where)
-        if alarm.zone:
-            text += " " + _("zone %(zone)s", zone=alarm.zone)
+        # Stored text: in the language of whoever dispatches (the site's default from the
+        # command line, e.g. the demo).
+        with _stored_language():
+            text = _("Alarm no. %(n)s: %(kind)s, %(device)s at %(place)s.", n=alarm.id,
+                     kind=str(kind_label), device=device.name, place=where)
+            if alarm.zone:
+                text += " " + _("zone %(zone)s", zone=alarm.zone)
+            caller = str(_("Alarm console"))
         req = desk.file_request(
             session, actor=actor, now=now, community=community, party=desk.DESK,
             kind=desk.RequestKind.HELP if alarm.category is Category.ALARM
             else desk.RequestKind.REPAIR_COMMON,
             urgency=desk.Urgency.EMERGENCY if alarm.priority <= 2 else desk.Urgency.NORMAL,
             description=f"{text} {note.strip()}".strip(), unit_id=device.unit_id,
-            place="" if device.unit_id else where, caller_name=str(_("Alarm console")))
+            place="" if device.unit_id else where, caller_name=caller)
         alarm.service_request_id = req.id
     desk.dispatch(session, actor=actor, now=now, community=community, req=req, team=None,
                   assignee=assignee, note=note)
@@ -654,6 +658,17 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, a
                               note=note.strip())))
     session.flush()
     return alarm
+
+
+def _stored_language():
+    from contextlib import nullcontext
+
+    from flask import current_app, has_request_context
+    from flask_babel import force_locale
+
+    if has_request_context():
+        return nullcontext()
+    return force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
 
 
 def alarm_of_request(session: Session, request_id: int) -> Alarm | None:
