@@ -105,7 +105,6 @@ class Hub:
             return ring[-1][0] if ring else None
 
     def subscribe(self, community_id: int, last_event_id: str | None = None) -> Subscription:
-        self._ensure_listening()
         with self._lock:
             backlog = None
             ring = self._ring.get(community_id, deque())
@@ -115,6 +114,7 @@ class Hub:
                     backlog = list(ring)[ids.index(last_event_id) + 1:]
             sub = Subscription(self, community_id, backlog)
             self._subscribers.setdefault(community_id, set()).add(sub)
+        self._ensure_listening()
         return sub
 
     def _unsubscribe(self, sub: Subscription) -> None:
@@ -128,7 +128,11 @@ class Hub:
 class RedisHub(Hub):
     """Publishes on Redis; a daemon thread per process delivers what arrives to subscribers."""
 
-    complete = True
+    @property
+    def complete(self) -> bool:
+        """While the listener is subscribed; when Redis fails, the streams look at the
+        database instead until it is back."""
+        return self._healthy
 
     def __init__(self, url: str, namespace: str) -> None:
         import redis  # only where Redis is configured
@@ -138,6 +142,7 @@ class RedisHub(Hub):
         self.namespace = namespace
         self._listener: threading.Thread | None = None
         self._ready = threading.Event()
+        self._healthy = False
 
     def channel(self, community_id: int) -> str:
         return f"{self.namespace}:alarms:{community_id}"
@@ -159,12 +164,14 @@ class RedisHub(Hub):
         self._ready.wait(5)
 
     def _listen(self) -> None:
+        failures = 0
         while True:
             try:
                 pubsub = self.client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(f"{self.namespace}:alarms:*")
                 # The subscription is confirmed by the first reply.
                 pubsub.get_message(timeout=2)
+                self._healthy, failures = True, 0
                 self._ready.set()
                 for raw in pubsub.listen():
                     if raw.get("type") != "pmessage":
@@ -172,10 +179,17 @@ class RedisHub(Hub):
                     community_id = int(raw["channel"].rsplit(b":", 1)[1])
                     body = json.loads(raw["data"])
                     self._deliver(community_id, body["id"], body["m"])
-            except Exception:
-                log.exception("Redis listener of the alarm console failed; reconnecting")
+            except Exception as err:
+                if self._healthy or not failures:
+                    log.warning("Redis listener of the alarm console failed (%s); the streams "
+                                "look at the database until it is back", err)
+                self._healthy = False
+                failures += 1
                 self._ready.set()  # do not keep subscribers waiting; they hear it next time
-                time.sleep(1.0)
+                with self._lock:
+                    if not any(self._subscribers.values()):
+                        return  # nobody listens: the next subscriber starts a new listener
+                time.sleep(min(10.0, 0.5 * failures))
 
 
 _LOCAL = Hub()

@@ -173,7 +173,8 @@
     source.addEventListener("status", function (e) {
       var s = JSON.parse(e.data); drawFaults(s.faults, s.throttled); live();
     });
-    source.addEventListener("open", function () { live(); });
+    // A stream ends every few minutes by design and reopens: only failing to open counts.
+    source.addEventListener("open", function () { failures = 0; live(); });
     source.addEventListener("error", function () {
       lost();
       failures += 1;

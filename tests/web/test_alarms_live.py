@@ -321,7 +321,6 @@ def test_through_redis_another_process_reaches_the_stream(app, client, login, ma
     namespace = f"cy-test-{secrets.token_hex(4)}"
     web, ingester_side = live.RedisHub(REDIS_URL, namespace), live.RedisHub(REDIS_URL,
                                                                             namespace)
-    assert web.complete
     monkeypatch.setattr(live, "_default", web)
     community = make.community()
     staff, panel, _fence = _devices(db_session, make, community)
@@ -330,6 +329,7 @@ def test_through_redis_another_process_reaches_the_stream(app, client, login, ma
     stream = Stream(client.get(f"/c/{community.id}/alarms/stream?lang=en", buffered=False))
     try:
         assert stream.next_event()["event"] == "snapshot"
+        assert web.complete  # subscribed: the stream need not look at the database
         db_session.info["alarms_hub"] = ingester_side
         alarm = _ingest(app, db_session, panel, code=110).alarm  # fire
         db_session.commit()
@@ -342,4 +342,26 @@ def test_through_redis_another_process_reaches_the_stream(app, client, login, ma
         assert stream.next_event(timeout=1.5) is None
     finally:
         db_session.info.pop("alarms_hub", None)
+        stream.close()
+
+
+def test_when_redis_fails_the_stream_looks_at_the_database(app, client, login, make,
+                                                           db_session, monkeypatch):
+    """Redis configured but not answering: publishing fails (logged, the alarm is stored) and
+    the stream falls back to its look at the database, so the console still gets the alarm."""
+    broken = live.RedisHub("redis://127.0.0.1:1/0", f"cy-test-{secrets.token_hex(4)}")
+    monkeypatch.setattr(live, "_default", broken)
+    community = make.community()
+    staff, panel, _fence = _devices(db_session, make, community)
+    db_session.commit()
+    login(staff)
+    stream = Stream(client.get(f"/c/{community.id}/alarms/stream", buffered=False))
+    try:
+        assert stream.next_event()["event"] == "snapshot"
+        assert not broken.complete
+        alarm = _ingest(app, db_session, panel, code=130).alarm
+        db_session.commit()
+        got = stream.next_event(timeout=3)
+        assert (got["event"], got["data"]["id"]) == ("alarm", alarm.id)
+    finally:
         stream.close()
