@@ -179,6 +179,8 @@ def stream(community):
                     HEARTBEAT_SECONDS
                 got = sub.get(timeout=max(0.05, min(wait, end - time.monotonic())))
                 if sub.overflowed:  # a client too slow to read: start it afresh
+                    while sub.get(timeout=0) is not None:
+                        pass  # what is queued is older than the snapshot
                     yield _sse("snapshot", _feed(community), hub.last_id(community_id) or "0")
                     sub.overflowed = False
                     _release(db.session())
