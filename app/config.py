@@ -81,4 +81,10 @@ def from_environment() -> dict:
         "ALARMS_CLIENT_ID": os.environ.get("ALARMS_CLIENT_ID", "courtyard-alarms"),
         #: Raw events that belong to no alarm (tests, openings, heartbeats) are kept this long.
         "ALARMS_EVENT_RETENTION_DAYS": int(os.environ.get("ALARMS_EVENT_RETENTION_DAYS", 180)),
+        #: Redis of the console's live news (pub/sub); empty: REDIS_URL; both empty: in-process.
+        "ALARMS_REDIS_URL": os.environ.get("ALARMS_REDIS_URL", ""),
+        #: First part of the Redis channels (sites sharing a Redis use different ones).
+        "ALARMS_LIVE_NAMESPACE": os.environ.get("ALARMS_LIVE_NAMESPACE", ""),
+        #: A console stream ends after this long (s); the browser reconnects with Last-Event-ID.
+        "ALARMS_STREAM_SECONDS": float(os.environ.get("ALARMS_STREAM_SECONDS", 300)),
     }

@@ -4,7 +4,8 @@ what arrives through ``services.ingest_message``.
 - QoS 1 and a persistent session (``clean_session=False`` with a fixed client id): while the
   ingester is away the broker keeps its messages, so a restart of either loses nothing.
 - Batches: the messages read within ``batch_wait`` (50 ms, at most ``batch_size``) are stored
-  in one transaction, each in a savepoint.
+  in one transaction with a few queries for the whole batch (``services.ingest_batch``);
+  after the commit the changed alarms go to the consoles (``live``).
 - Manual acknowledgement: a message is acknowledged to the broker only after its transaction
   committed; if the database fails the broker delivers it again, and the unique message id
   makes the redelivery harmless.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import utcnow
@@ -32,9 +34,12 @@ class Ingester:
     def __init__(self, session_factory: Callable[[], Session], *, host: str = "127.0.0.1",
                  port: int = 1883, client_id: str = "courtyard-alarms",
                  prefix: str = core.DEFAULT_PREFIX, sweep_seconds: float = 15.0,
-                 batch_size: int = 200, batch_wait: float = 0.05,
-                 on_outcome: Callable[[str, services.Outcome | Exception], None] | None = None):
+                 batch_size: int = 200, batch_wait: float = 0.02,
+                 on_outcome: Callable[[str, services.Outcome | Exception], None] | None = None,
+                 hub=None):
         self.session_factory = session_factory
+        #: Where the consoles hear of what was stored (None: the process's configured hub).
+        self.hub = hub
         self.host, self.port, self.prefix = host, port, prefix
         self.sweep_seconds = sweep_seconds
         #: At most this many messages, waiting at most this long (s), go into one commit.
@@ -99,28 +104,46 @@ class Ingester:
 
     def handle_batch(self, messages: list[tuple[str, bytes]]
                      ) -> list[services.Outcome | core.MessageError]:
-        """Store messages in one transaction: a refused message is logged and skipped, not
-        retried (every refusal happens before anything is written); any other failure rolls
-        the whole batch back."""
+        """Store messages in one transaction with a few queries for the whole batch
+        (``services.ingest_batch``): a refused message is logged and skipped, not retried
+        (every refusal happens before anything is written); any other failure rolls the whole
+        batch back. If another writer stored one of the same messages meanwhile (the unique
+        message id refuses the insert), the batch is stored again one message at a time,
+        where such a message is simply a duplicate."""
         session = self.session_factory()
-        outcomes: list[services.Outcome | core.MessageError] = []
-        devices: dict = {}  # one look-up per device and batch
+        if self.hub is not None:
+            session.info["alarms_hub"] = self.hub
         try:
-            for topic, payload in messages:
-                try:
-                    outcomes.append(services.ingest_message(
-                        session, topic=topic, payload=payload, now=utcnow(),
-                        prefix=self.prefix, devices=devices))
-                except core.MessageError as err:
-                    log.warning("refused %s: %s", topic, err)
-                    outcomes.append(err)
-            session.commit()
+            try:
+                outcomes = services.ingest_batch(session, messages, now=utcnow(),
+                                                 prefix=self.prefix)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                outcomes = self._one_by_one(session, messages)
+                session.commit()
+            for (topic, _payload), outcome in zip(messages, outcomes):
+                if isinstance(outcome, core.MessageError):
+                    log.warning("refused %s: %s", topic, outcome)
             return outcomes
         except Exception:
             session.rollback()
             raise
         finally:
             session.close()
+
+    def _one_by_one(self, session: Session, messages: list[tuple[str, bytes]]
+                    ) -> list[services.Outcome | core.MessageError]:
+        outcomes: list[services.Outcome | core.MessageError] = []
+        devices: dict = {}  # one look-up per device and batch
+        for topic, payload in messages:
+            try:
+                outcomes.append(services.ingest_message(
+                    session, topic=topic, payload=payload, now=utcnow(), prefix=self.prefix,
+                    devices=devices))
+            except core.MessageError as err:
+                outcomes.append(err)
+        return outcomes
 
     def sweep(self) -> int:
         session = self.session_factory()

@@ -14,9 +14,10 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
@@ -36,7 +37,7 @@ from ..models import (
     User,
 )
 from ..notifications.services import holders_of, notify
-from . import core
+from . import core, live
 from .core import (
     OPEN_STATES,
     Action,
@@ -198,6 +199,180 @@ def ingest_message(session: Session, *, topic: str, payload: bytes, now: dt.date
     return ingest_event(session, device=device, event=event, now=now, channel="mqtt")
 
 
+#: How stale a device's ``last_seen_at`` may be before a batch writes it again.
+SEEN_RESOLUTION = dt.timedelta(seconds=5)
+
+
+def ingest_batch(session: Session, messages: list[tuple[str, bytes]], *, now: dt.datetime,
+                 prefix: str = core.DEFAULT_PREFIX) -> list[Outcome | MessageError]:
+    """Many MQTT messages in the caller's transaction, with the same outcome as calling
+    ``ingest_message`` on each in turn, but a handful of queries for the whole batch instead of
+    five per message: the devices, the already stored message ids, the open alarms and the
+    recent counts (for throttling) are read once, decided on in memory, and the events are
+    inserted together. A refused message gets its ``MessageError`` in the list.
+
+    Availability and state messages (rare) go through ``ingest_message`` in their place in the
+    batch. If another writer stored one of the same messages meanwhile, the unique message id
+    makes the insert fail: the caller then retries the batch one message at a time
+    (``Ingester.handle_batch``).
+    """
+    outcomes: list[Outcome | MessageError | None] = [None] * len(messages)
+    parsed: list[core.Topic | None] = []
+    for i, (topic, _payload) in enumerate(messages):
+        try:
+            parsed.append(core.parse_topic(topic, prefix))
+        except MessageError as err:
+            parsed.append(None)
+            outcomes[i] = err
+    wanted = {(t.community_id, t.device_code) for t in parsed if t is not None}
+    devices: dict[tuple[int, str], Device] = {}
+    if wanted:
+        for device in session.scalars(select(Device).where(
+                Device.code.in_({code for _c, code in wanted}),
+                Device.community_id.in_({c for c, _code in wanted}))):
+            devices[(device.community_id, device.code)] = device
+    run: list[tuple[int, Device, DeviceEvent]] = []
+    for i, ((topic, payload), t) in enumerate(zip(messages, parsed)):
+        if t is None:
+            continue
+        device = devices.get((t.community_id, t.device_code))
+        if device is None or not device.active:
+            outcomes[i] = MessageError("unknown_device", topic)
+            continue
+        if t.channel is not Channel.EVENT:
+            _ingest_events(session, run, outcomes, now)
+            run = []
+            try:
+                outcomes[i] = ingest_message(session, topic=topic, payload=payload, now=now,
+                                             prefix=prefix, devices=devices)
+            except MessageError as err:
+                outcomes[i] = err
+            continue
+        try:
+            run.append((i, device, core.parse_event(payload, device_code=device.code, now=now,
+                                                    secret=device.secret)))
+        except MessageError as err:
+            outcomes[i] = err
+    _ingest_events(session, run, outcomes, now)
+    return outcomes  # type: ignore[return-value]
+
+
+def _ingest_events(session: Session, run: list[tuple[int, Device, DeviceEvent]],
+                   outcomes: list, now: dt.datetime) -> None:
+    """Store validated MQTT events of a batch (see ``ingest_batch``); same rules as
+    ``ingest_event``."""
+    if not run:
+        return
+    device_ids = {device.id for _i, device, _e in run}
+    stored = set(session.execute(select(DeviceEventRecord.device_id,
+                                        DeviceEventRecord.message_id).where(
+        DeviceEventRecord.device_id.in_(device_ids),
+        DeviceEventRecord.message_id.in_({e.message_id for _i, _d, e in run}))).all())
+    open_alarms: dict[tuple[int, EventType, str], Alarm] = {}
+    by_id = {device.id: device for _i, device, _e in run}
+    for alarm in session.scalars(select(Alarm).where(
+            Alarm.device_id.in_(device_ids), Alarm.state.in_(OPEN_STATES))
+            .order_by(Alarm.id)):
+        open_alarms[(alarm.device_id, alarm.event_type, alarm.zone)] = alarm  # latest wins
+        # Its device is at hand: the console's row of the alarm needs no query for it.
+        set_committed_value(alarm, "device", by_id[alarm.device_id])
+    # The recent counts matter only to an event that could raise a new alarm (none open for
+    # it): under a flood of repeats, which all merge, they are not even read.
+    def may_raise(device: Device, event: DeviceEvent) -> bool:
+        if event.is_restore:  # it may close an alarm, after which a new one may be raised
+            return True
+        if event.category is Category.INFO:
+            return False
+        found = open_alarms.get((device.id, event.event_type, event.zone))
+        return found is None or now - found.last_at > core.MERGE_WINDOW
+
+    if any(may_raise(d, e) for _i, d, e in run):
+        recent: dict[int, int] = dict(session.execute(
+            select(DeviceEventRecord.device_id, func.count(DeviceEventRecord.id))
+            .where(DeviceEventRecord.device_id.in_(device_ids),
+                   DeviceEventRecord.received_at >= now - core.FLOOD_WINDOW,
+                   DeviceEventRecord.action.in_([Action.RAISE, Action.MERGE, Action.THROTTLE]))
+            .group_by(DeviceEventRecord.device_id)).all())
+    else:
+        recent = {}
+    heard: set[int] = set()
+    raised: list[Alarm] = []
+    rows: list[tuple[dict, Alarm | None]] = []
+    for i, device, event in run:
+        if (device.id, event.message_id) in stored:
+            outcomes[i] = Outcome("duplicate", duplicate=True)
+            continue
+        stored.add((device.id, event.message_id))
+        if device.id not in heard:
+            heard.add(device.id)
+            previous = device.last_seen_at
+            # Heartbeats are minutes apart: a device heard within the last few seconds need
+            # not be written again (a busy device would cost an UPDATE per batch).
+            if previous is None or now - previous >= SEEN_RESOLUTION:
+                device.last_seen_at = now
+            if previous is not None and core.heartbeat_overdue(
+                    previous, dt.timedelta(seconds=device.heartbeat_seconds), now):
+                fault = open_alarms.get((device.id, EventType.HEARTBEAT_LOST, ""))
+                if fault is not None:
+                    _restore(fault, now)
+                    del open_alarms[(device.id, EventType.HEARTBEAT_LOST, "")]
+        key = (device.id, event.event_type, event.zone)
+        open_alarm = open_alarms.get(key)
+        action = core.decide(
+            event, open_alarm=core.OpenAlarm(open_alarm.last_at) if open_alarm else None,
+            recent_new=recent.get(device.id, 0), now=now,
+            bypassed=bool(event.zone) and event.zone in (device.bypassed_zones or []))
+        alarm = open_alarm
+        if action is Action.RAISE:
+            alarm = Alarm(
+                community_id=device.community_id, device_id=device.id, device=device,
+                category=event.category, event_type=event.event_type, zone=event.zone,
+                priority=core.priority_of(event.event_type), state=AlarmState.RAISED, count=1,
+                first_at=event.occurred_at, last_at=event.occurred_at, raised_at=now,
+                updated_at=now)
+            session.add(alarm)
+            open_alarms[key] = alarm
+            raised.append(alarm)
+            live.changed(session, alarm)
+        elif action is Action.MERGE:
+            alarm.count += 1
+            alarm.last_at = max(alarm.last_at, event.occurred_at)
+            alarm.updated_at = now
+            live.changed(session, alarm)
+        elif action is Action.RESTORE:
+            _restore(alarm, now)
+            if alarm.state not in OPEN_STATES:
+                del open_alarms[key]
+        elif action is Action.THROTTLE:
+            if device.throttled_until is None or device.throttled_until < now:
+                log.warning("device %s floods: throttled", device.code)
+                live.status_changed(session, device.community_id)
+            device.throttled_until = now + core.FLOOD_WINDOW
+            alarm = None
+        else:
+            alarm = None
+        if action in (Action.RAISE, Action.MERGE, Action.THROTTLE):
+            recent[device.id] = recent.get(device.id, 0) + 1
+        rows.append(({
+            "device_id": device.id, "message_id": event.message_id,
+            "event_type": event.event_type, "code": event.code,
+            "qualifier": int(event.qualifier), "zone": event.zone,
+            "occurred_at": event.occurred_at, "received_at": now, "channel": "mqtt",
+            "action": action.value,
+            "payload": {"code": event.code, "q": int(event.qualifier), "zone": event.zone}},
+            alarm))
+        outcomes[i] = Outcome(action.value, alarm)
+    session.flush()  # the alarms' changes first, then the events in one INSERT
+    if rows:
+        for row, alarm in rows:
+            row["alarm_id"] = alarm.id if alarm is not None else None
+        session.execute(insert(DeviceEventRecord), [row for row, _alarm in rows])
+    for alarm in raised:
+        if alarm.category is Category.FAULT:
+            live.status_changed(session, alarm.community_id)
+        _notify_raised(session, alarm, now)
+
+
 def ingest_http(session: Session, *, community_id: int, code: str, token: str, payload: bytes,
                 now: dt.datetime) -> Outcome:
     """An event from a device that cannot speak MQTT: the bearer token is its secret."""
@@ -239,11 +414,13 @@ def ingest_event(session: Session, *, device: Device, event: DeviceEvent, now: d
         alarm.count += 1
         alarm.last_at = max(alarm.last_at, event.occurred_at)
         alarm.updated_at = now
+        live.changed(session, alarm)
     elif action is Action.RESTORE:
         _restore(alarm, now)
     elif action is Action.THROTTLE:
         if device.throttled_until is None or device.throttled_until < now:
             log.warning("device %s floods: throttled", device.code)
+            live.status_changed(session, device.community_id)
         device.throttled_until = now + core.FLOOD_WINDOW
         alarm = None
     else:
@@ -344,6 +521,9 @@ def _raise(session: Session, device: Device, event_type: EventType, zone: str,
     )
     session.add(alarm)
     session.flush()
+    live.changed(session, alarm)
+    if alarm.category is Category.FAULT:
+        live.status_changed(session, alarm.community_id)
     return alarm
 
 
@@ -355,6 +535,11 @@ def _restore(alarm: Alarm, now: dt.datetime) -> None:
         alarm.state = AlarmState.CLEARED
         alarm.cleared_at = now
         alarm.cause = Cause.RESTORED
+    session = object_session(alarm)
+    if session is not None:
+        live.changed(session, alarm)
+        if alarm.category is Category.FAULT:
+            live.status_changed(session, alarm.community_id)
 
 
 def _notify_raised(session: Session, alarm: Alarm, now: dt.datetime) -> None:
@@ -403,6 +588,7 @@ def _note(session: Session, alarm: Alarm, actor: User, now: dt.datetime, action:
 
 def _audit(session: Session, actor: User, now: dt.datetime, alarm: Alarm, *, action: str,
            **details) -> None:
+    live.changed(session, alarm)
     record(session, actor=actor, action=action, now=now,
            community_id=alarm.community_id, target=f"alarm:{alarm.id}",
            details={"type": alarm.event_type.value, **details})
@@ -420,20 +606,51 @@ def acknowledge(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm
 
 def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, assignee: User,
              note: str = "") -> Alarm:
-    """Send someone of the property office; they get a notice linking to the alarm."""
+    """Send someone of the property office: a work order of the service desk.
+
+    The first dispatch files a desk request for the alarm (an emergency for the two most
+    urgent priorities, so the desk's SLA clocks run around the clock) and dispatches it to
+    ``assignee``; the alarm keeps the request (``service_request_id``) and the request's page
+    names the alarm. Both are audited (``alarm.dispatched``, and the desk's own entries); the
+    assignee gets a notice linking to the alarm and one linking to the work order."""
+    from ..service import services as desk
+
     community = session.get(Community, alarm.community_id)
-    if assignee.id not in holders_of(session, community, Role.STAFF):
+    if assignee is None or assignee.id not in holders_of(session, community, Role.STAFF):
         raise DomainError(_("Only property staff of this community can be dispatched."),
                           field="assignee")
     if alarm.state is AlarmState.RAISED:
         alarm.acknowledged_at, alarm.acknowledged_by_id = now, actor.id
     _move(alarm, AlarmState.DISPATCHED)
+    device = session.get(Device, alarm.device_id)
+    kind_label = EVENT_LABELS[alarm.event_type]
+    req = (session.get(desk.ServiceRequest, alarm.service_request_id)
+           if alarm.service_request_id else None)
+    if req is None:
+        where = device.place or device.name
+        # Stored text: in the language of whoever dispatches (the site's default from the
+        # command line, e.g. the demo).
+        with _stored_language():
+            text = _("Alarm no. %(n)s: %(kind)s, %(device)s at %(place)s.", n=alarm.id,
+                     kind=str(kind_label), device=device.name, place=where)
+            if alarm.zone:
+                text += " " + _("zone %(zone)s", zone=alarm.zone)
+            caller = str(_("Alarm console"))
+        req = desk.file_request(
+            session, actor=actor, now=now, community=community, party=desk.DESK,
+            kind=desk.RequestKind.HELP if alarm.category is Category.ALARM
+            else desk.RequestKind.REPAIR_COMMON,
+            urgency=desk.Urgency.EMERGENCY if alarm.priority <= 2 else desk.Urgency.NORMAL,
+            description=f"{text} {note.strip()}".strip(), unit_id=device.unit_id,
+            place="" if device.unit_id else where, caller_name=caller)
+        alarm.service_request_id = req.id
+    desk.dispatch(session, actor=actor, now=now, community=community, req=req, team=None,
+                  assignee=assignee, note=note)
     alarm.dispatched_at, alarm.dispatched_by_id, alarm.assignee_id = now, actor.id, assignee.id
     alarm.updated_at = now
     _note(session, alarm, actor, now, "dispatched", note)
-    _audit(session, actor, now, alarm, action="alarm.dispatched", assignee=assignee.username)
-    device = session.get(Device, alarm.device_id)
-    kind_label = EVENT_LABELS[alarm.event_type]
+    _audit(session, actor, now, alarm, action="alarm.dispatched", assignee=assignee.username,
+           service_request=req.id)
     notify(session, now=now, community=community, recipients=[assignee], kind="alarm.dispatched",
            link=f"/c/{community.id}/alarms/{alarm.id}",
            message=lambda: (_("Go to: %(kind)s", kind=str(kind_label)),
@@ -441,6 +658,23 @@ def dispatch(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, a
                               note=note.strip())))
     session.flush()
     return alarm
+
+
+def _stored_language():
+    from contextlib import nullcontext
+
+    from flask import current_app, has_request_context
+    from flask_babel import force_locale
+
+    if has_request_context():
+        return nullcontext()
+    return force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_Hans_CN"))
+
+
+def alarm_of_request(session: Session, request_id: int) -> Alarm | None:
+    """The alarm a service-desk request was filed for, if any."""
+    return session.scalar(select(Alarm).where(Alarm.service_request_id == request_id)
+                          .order_by(Alarm.id).limit(1))
 
 
 def close(session: Session, *, actor: User, now: dt.datetime, alarm: Alarm, cause: Cause,
@@ -554,6 +788,27 @@ def open_alarms(session: Session, community: Community, *, limit: int = 200) -> 
         .options(selectinload(Alarm.device).selectinload(Device.unit)
                  .selectinload(Unit.building))
         .order_by(Alarm.priority, Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)
+    ))
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def last_change(session: Session, community: Community) -> dt.datetime:
+    """When an alarm of the community last changed (the console's stream looks from there)."""
+    return session.scalar(select(func.max(Alarm.updated_at)).where(
+        Alarm.community_id == community.id)) or _EPOCH
+
+
+def changed_since(session: Session, community: Community, since: dt.datetime, *,
+                  limit: int = 200) -> list[Alarm]:
+    """The community's alarms changed after ``since``, oldest change first (one indexed
+    query: ``ix_alarm_updated``)."""
+    return list(session.scalars(
+        select(Alarm).where(Alarm.community_id == community.id, Alarm.updated_at > since)
+        .options(selectinload(Alarm.device).selectinload(Device.unit)
+                 .selectinload(Unit.building))
+        .order_by(Alarm.updated_at, Alarm.id).limit(limit)
     ))
 
 

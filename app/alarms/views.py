@@ -1,15 +1,28 @@
 """The alarm console (live), an alarm's record and its handling, the device list, and the HTTP
 endpoint for devices that cannot speak MQTT.
 
-The console shows new alarms by short polling of ``feed.json`` once a second
-(``POLL_MS``), not by server-sent events: under gunicorn's sync workers every open SSE stream
-would hold a whole worker, so a few open consoles would starve the site, and a stream never ends
-under the Flask test client. A poll is one indexed query of the open alarms, answered in
-milliseconds by any worker, and needs no Redis to reach every worker: the database is the
-channel. A new alarm is on screen at most ``POLL_MS`` plus one round trip after it is stored.
+The console is pushed its news by server-sent events (``stream``): the page loads with the
+open alarms drawn, then an ``EventSource`` on ``/c/<id>/alarms/stream`` receives every alarm
+that is raised, merged, restored or handled, as soon as its transaction committed (``live``:
+Redis pub/sub across processes, or in-process). A stream
+
+- starts with a snapshot of the open alarms, or, when the browser reconnects with
+  ``Last-Event-ID`` and this process still knows that id, with just what it missed;
+- sends a comment every ``HEARTBEAT_SECONDS`` (proxies and the browser see it alive) and ends
+  after ``ALARMS_STREAM_SECONDS`` (300 s): the browser reconnects by itself (``retry``), so a
+  stream holds a server thread for at most that long and never pins a worker for good;
+- without Redis, also looks at the database once a second (``DB_LOOK_SECONDS``: one indexed
+  query), so an ingester running in another process still reaches it.
+
+``feed.json`` stays: the same snapshot for a browser without ``EventSource`` (it polls it) or
+whose stream keeps failing.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import json
+import time
 
 from flask import (
     Blueprint,
@@ -21,9 +34,10 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -32,13 +46,27 @@ from ..errors import DomainError
 from ..extensions import csrf
 from ..models import Alarm, Community, Device, User, utcnow
 from ..policy import Permission, can, requires
-from . import core, labels, services
+from ..service import labels as service_labels
+from . import core, labels, live, services
 from .forms import ArmingForm, CloseForm, DeviceForm, DispatchForm, NoteForm, SiteMapForm
 
 bp = Blueprint("alarms", __name__)
+bp.record_once(lambda state: live.configure(state.app))
 
-#: How often the console asks for news (ms): with one round trip, well inside 2 seconds.
+
+@bp.app_template_global()
+def alarm_of_request(request_id: int):
+    """For the service desk's request page: the alarm it was filed for (or None)."""
+    return services.alarm_of_request(db.session(), request_id)
+
+#: How often a browser without EventSource asks ``feed.json`` (ms).
 POLL_MS = 1000
+#: A comment line on an idle stream this often (s).
+HEARTBEAT_SECONDS = 15.0
+#: Without Redis, how often a stream looks at the database for changes made elsewhere (s).
+DB_LOOK_SECONDS = 1.0
+#: How long the browser waits before reconnecting a stream that ended (ms).
+RETRY_MS = 1500
 
 
 def _load(community: Community, alarm_id: int) -> Alarm:
@@ -64,6 +92,7 @@ def console(community):
     s, now = db.session(), utcnow()
     return render_template(
         "alarms/console.html", community=community, feed=_feed(community), poll_ms=POLL_MS,
+        stream_url=url_for("alarms.stream", community_id=community.id),
         site_map=services.has_site_map(s, community),
         devices=services.devices_of(s, community),
         closed=services.recent_alarms(s, community, limit=20), labels=labels,
@@ -79,32 +108,123 @@ def feed(community):
     return response
 
 
-def _feed(community: Community) -> dict:
+def _present(row: dict) -> dict:
+    """A ``live.row_of`` row with what a person reads: labels, local time, its page."""
+    event_type, state = core.EventType(row["type"]), core.AlarmState(row["state"])
+    return {**row, "type_label": str(labels.EVENT_LABELS[event_type]),
+            "state_label": str(labels.STATE_LABELS[state]),
+            "raised_local": format_datetime(dt.datetime.fromisoformat(row["raised_at"]),
+                                            "medium"),
+            "url": url_for("alarms.detail", community_id=row["community_id"],
+                           alarm_id=row["id"])}
+
+
+def _status(community: Community) -> dict:
     s, now = db.session(), utcnow()
-    rows = []
-    for alarm in services.open_alarms(s, community):
-        device = alarm.device
-        rows.append({
-            "id": alarm.id, "category": alarm.category.value,
-            "type": alarm.event_type.value,
-            "type_label": str(labels.EVENT_LABELS[alarm.event_type]),
-            "priority": alarm.priority, "state": alarm.state.value,
-            "state_label": str(labels.STATE_LABELS[alarm.state]), "count": alarm.count,
-            "device": device.name, "place": device.place, "zone": alarm.zone,
-            "unit": device.unit.label if device.unit else "",
-            "x": device.map_x, "y": device.map_y, "device_id": device.id,
-            "raised_at": alarm.raised_at.isoformat(),
-            "raised_local": format_datetime(alarm.raised_at, "medium"),
-            "restored": alarm.restored_at is not None,
-            "url": url_for("alarms.detail", community_id=community.id, alarm_id=alarm.id),
-        })
     faults = [{"device": f.device.name, "place": f.device.place, "device_id": f.device.id,
                "reasons": [str(labels.EVENT_LABELS[r]) for r in f.reasons]}
               for f in services.faulty_devices(s, community, now)]
     throttled = [{"device": d.name, "place": d.place, "device_id": d.id}
                  for d in services.throttled_devices(s, community, now)]
-    return {"now": now.isoformat(), "poll_ms": POLL_MS, "alarms": rows, "faults": faults,
-            "throttled": throttled}
+    return {"faults": faults, "throttled": throttled}
+
+
+def _feed(community: Community) -> dict:
+    s, now = db.session(), utcnow()
+    rows = [_present(live.row_of(alarm)) for alarm in services.open_alarms(s, community)]
+    return {"now": now.isoformat(), "poll_ms": POLL_MS, "alarms": rows, **_status(community)}
+
+
+def _sse(kind: str, data: dict, event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@bp.route("/c/<int:community_id>/alarms/stream")
+@requires(Permission.ALARMS_READ)
+def stream(community):
+    """The console's server-sent events: ``snapshot`` (all open alarms and the faults),
+    ``alarm`` (one alarm's row: new or changed; a cleared one leaves the console) and
+    ``status`` (faults and throttled devices)."""
+    # The stream speaks the user's language and time zone: settle both now, while the user is
+    # loaded (the generator runs after the request's session let go of its connection).
+    get_locale(), get_timezone()
+    hub = live.current_hub()
+    last_event_id = request.headers.get("Last-Event-ID") or None
+    sub = hub.subscribe(community.id, last_event_id)
+    lifetime = float(current_app.config.get("ALARMS_STREAM_SECONDS", 300))
+    s = db.session()
+    since = services.last_change(s, community)
+    first = []
+    if sub.backlog is None:
+        first.append(_sse("snapshot", _feed(community), hub.last_id(community.id) or "0"))
+        backlog = []
+    else:
+        backlog = sub.backlog
+    _release(s)
+    community_id = community.id
+
+    def events():
+        nonlocal since
+        sent: dict[int, str] = {}  # alarm id → the version this stream sent last
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            yield from first
+            for event_id, message in backlog:
+                yield _message(community, event_id, message)
+            end = time.monotonic() + lifetime
+            beat = look = time.monotonic()
+            while time.monotonic() < end:
+                wait = min(HEARTBEAT_SECONDS, DB_LOOK_SECONDS) if not hub.complete else \
+                    HEARTBEAT_SECONDS
+                got = sub.get(timeout=max(0.05, min(wait, end - time.monotonic())))
+                if sub.overflowed:  # a client too slow to read: start it afresh
+                    while sub.get(timeout=0) is not None:
+                        pass  # what is queued is older than the snapshot
+                    yield _sse("snapshot", _feed(community), hub.last_id(community_id) or "0")
+                    sub.overflowed = False
+                    _release(db.session())
+                elif got is not None:
+                    yield _message(community, *got)
+                    if got[1].get("kind") == "alarm":
+                        sent[got[1]["id"]] = got[1]["rev"]
+                    beat = time.monotonic()
+                if not hub.complete and time.monotonic() - look >= DB_LOOK_SECONDS:
+                    look = time.monotonic()
+                    session = db.session()
+                    for alarm in services.changed_since(session, community, since):
+                        since = max(since, alarm.updated_at)
+                        row = live.row_of(alarm)
+                        if sent.get(row["id"]) != row["rev"]:  # not heard from the hub
+                            sent[row["id"]] = row["rev"]
+                            yield _sse("alarm", _present(row))
+                    _release(session)
+                if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                    beat = time.monotonic()
+                    yield ": alive\n\n"
+        finally:
+            sub.close()
+
+    response = current_app.response_class(stream_with_context(events()),
+                                          mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+def _release(session) -> None:
+    """End the stream's read-only transaction, so an open stream holds no connection. A commit,
+    not a rollback: a rollback would expire what the request loaded (the user, the community)
+    and the stream would read them again."""
+    session.commit()
+
+
+def _message(community: Community, event_id: str, message: dict) -> str:
+    if message.get("kind") == "status":
+        data = _status(community)
+        _release(db.session())
+        return _sse("status", data, event_id)
+    return _sse("alarm", _present(message), event_id)
 
 
 @bp.route("/c/<int:community_id>/alarms/<int:alarm_id>")
@@ -118,6 +238,7 @@ def detail(community, alarm_id: int):
                                       for u in services.staff_of(s, community)]
     return render_template(
         "alarms/detail.html", community=community, alarm=alarm, labels=labels,
+        service_labels=service_labels,
         events=services.events_of(s, alarm), dispatch_form=dispatch_form,
         close_form=CloseForm(formdata=None), note_form=NoteForm(formdata=None),
         handle=can(current_user, Permission.ALARMS_HANDLE, community),
@@ -148,7 +269,8 @@ def dispatch(community, alarm_id: int):
         raise _form_error(form)
     services.dispatch(s, actor=current_user, now=utcnow(), alarm=alarm,
                       assignee=s.get(User, form.assignee.data), note=form.note.data or "")
-    flash(_("Dispatched; the colleague has been notified."), "success")
+    flash(_("Dispatched as work order of request no. %(n)s; the colleague has been notified.",
+            n=alarm.service_request_id), "success")
     return _back(community, alarm)
 
 

@@ -96,6 +96,8 @@ class Alarm(Base):
         CheckConstraint("state <> 'cleared' OR cause IS NOT NULL", name="cleared_cause"),
         Index("ix_alarm_open", "community_id", "state"),
         Index("ix_alarm_merge", "device_id", "event_type", "zone", "state"),
+        #: The console's stream without Redis looks for what changed since its last look.
+        Index("ix_alarm_updated", "community_id", "updated_at"),
     )
 
     id: Mapped[intpk]
@@ -128,8 +130,12 @@ class Alarm(Base):
     cleared_at: Mapped[dt.datetime | None]
     cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cause: Mapped[Cause | None] = mapped_column(enum_column(Cause))
+    #: The service desk's request whose work order sent someone (see ``services.dispatch``).
+    service_request_id: Mapped[int | None] = mapped_column(ForeignKey("service_request.id"),
+                                                           index=True)
 
     device: Mapped[Device] = relationship()
+    service_request = relationship("ServiceRequest")
     notes: Mapped[list[AlarmNote]] = relationship(order_by="AlarmNote.id",
                                                   back_populates="alarm")
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 19:47:59.414294
+Create Date: 2026-12-04 19:51:53.374993
 """
 
 from alembic import op
@@ -944,6 +944,7 @@ def upgrade() -> None:
     sa.Column('cleared_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('cleared_by_id', sa.Integer(), nullable=True),
     sa.Column('cause', sa.Enum('real', 'false', 'test', 'restored', name='cause', native_enum=False, length=32), nullable=True),
+    sa.Column('service_request_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("(state = 'cleared') = (cleared_at IS NOT NULL)", name=op.f('ck_alarm_cleared_at')),
     sa.CheckConstraint("state <> 'cleared' OR cause IS NOT NULL", name=op.f('ck_alarm_cleared_cause')),
     sa.CheckConstraint('count >= 1', name=op.f('ck_alarm_count_positive')),
@@ -953,12 +954,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_alarm_community_id_community')),
     sa.ForeignKeyConstraint(['device_id'], ['alarm_device.id'], name=op.f('fk_alarm_device_id_alarm_device')),
     sa.ForeignKeyConstraint(['dispatched_by_id'], ['user_account.id'], name=op.f('fk_alarm_dispatched_by_id_user_account')),
+    sa.ForeignKeyConstraint(['service_request_id'], ['service_request.id'], name=op.f('fk_alarm_service_request_id_service_request')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm'))
     )
     with op.batch_alter_table('alarm', schema=None) as batch_op:
         batch_op.create_index('ix_alarm_merge', ['device_id', 'event_type', 'zone', 'state'], unique=False)
         batch_op.create_index('ix_alarm_open', ['community_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_alarm_raised_at'), ['raised_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_service_request_id'), ['service_request_id'], unique=False)
+        batch_op.create_index('ix_alarm_updated', ['community_id', 'updated_at'], unique=False)
 
     op.create_table('alarm_arming',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1507,6 +1511,8 @@ def downgrade() -> None:
 
     op.drop_table('alarm_arming')
     with op.batch_alter_table('alarm', schema=None) as batch_op:
+        batch_op.drop_index('ix_alarm_updated')
+        batch_op.drop_index(batch_op.f('ix_alarm_service_request_id'))
         batch_op.drop_index(batch_op.f('ix_alarm_raised_at'))
         batch_op.drop_index('ix_alarm_open')
         batch_op.drop_index('ix_alarm_merge')

@@ -1,10 +1,13 @@
-// The alarm console: ask feed.json once a second, redraw the open alarms, the map and the
-// faults, and sound when an alarm appears that nobody has acknowledged yet.
+// The alarm console: server-sent events from /alarms/stream (a snapshot, then each alarm that
+// is new or changed), redraw the open alarms, the map and the faults, and sound when an alarm
+// appears that nobody has acknowledged yet. The browser reconnects a stream that ends with
+// Last-Event-ID; if streams keep failing, or EventSource is missing, feed.json is polled.
 (function () {
   "use strict";
   var rows = document.getElementById("alarm-rows");
   if (!rows) { return; }
   var pollMs = parseInt(rows.dataset.pollMs, 10) || 1000;
+  var current = {};  // open alarms by id
   var status = document.getElementById("live-status");
   var faults = document.getElementById("fault-list");
   var throttled = document.getElementById("throttled");
@@ -122,16 +125,66 @@
     throttled.textContent = throttled.dataset.text.replace("{devices}", flooding.map(function (d) { return d.device; }).join(", "));
   }
 
+  function order(a, b) {
+    return a.priority - b.priority || (a.raised_at < b.raised_at ? 1 : a.raised_at > b.raised_at ? -1 : 0) || b.id - a.id;
+  }
+
+  function redraw() {
+    var list = Object.keys(current).map(function (k) { return current[k]; }).sort(order);
+    drawAlarms(list); drawMap(list);
+  }
+
+  function live() {
+    status.textContent = status.dataset.ok.replace("{time}", new Date().toLocaleTimeString());
+    status.classList.remove("lost");
+  }
+
+  function lost() { status.textContent = status.dataset.lost; status.classList.add("lost"); }
+
+  function snapshot(feed) {
+    current = {};
+    feed.alarms.forEach(function (a) { current[a.id] = a; });
+    redraw(); drawFaults(feed.faults, feed.throttled); live();
+  }
+
+  function upsert(a) {
+    var had = current[a.id];
+    // A message older than what is shown (it crossed a snapshot) changes nothing.
+    if (had && (had.rev > a.rev || (had.rev === a.rev && had.count > a.count))) { return; }
+    if (a.state === "cleared") { delete current[a.id]; } else { current[a.id] = a; }
+    redraw(); live();
+  }
+
   function poll() {
     fetch(rows.dataset.feed, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-      .then(function (feed) {
-        drawAlarms(feed.alarms); drawMap(feed.alarms); drawFaults(feed.faults, feed.throttled);
-        status.textContent = status.dataset.ok.replace("{time}", new Date().toLocaleTimeString());
-        status.classList.remove("lost");
-      })
-      .catch(function () { status.textContent = status.dataset.lost; status.classList.add("lost"); })
-      .then(function () { window.setTimeout(poll, pollMs); });
+      .then(function (feed) { rows.dataset.live = "poll"; snapshot(feed); })
+      .catch(lost)
+      .then(function () { if (!source) { window.setTimeout(poll, pollMs); } });
   }
-  window.setTimeout(poll, pollMs);
+
+  var source = null, failures = 0;
+  function connect() {
+    source = new EventSource(rows.dataset.stream);
+    source.addEventListener("snapshot", function (e) {
+      failures = 0; rows.dataset.live = "stream"; snapshot(JSON.parse(e.data));
+    });
+    source.addEventListener("alarm", function (e) { failures = 0; upsert(JSON.parse(e.data)); });
+    source.addEventListener("status", function (e) {
+      var s = JSON.parse(e.data); drawFaults(s.faults, s.throttled); live();
+    });
+    // A stream ends every few minutes by design and reopens: only failing to open counts.
+    source.addEventListener("open", function () { failures = 0; live(); });
+    source.addEventListener("error", function () {
+      lost();
+      failures += 1;
+      if (source.readyState === EventSource.CLOSED || failures > 3) {
+        // The server refused the stream (or it keeps failing): a snapshot now, a new stream later.
+        source.close(); source = null;
+        poll();
+        window.setTimeout(connect, Math.min(30000, 2000 * failures));
+      }
+    });
+  }
+  if (window.EventSource && rows.dataset.stream) { connect(); } else { window.setTimeout(poll, pollMs); }
 })();

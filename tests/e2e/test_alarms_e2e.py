@@ -1,5 +1,6 @@
-"""In real Chromium: an event published over MQTT appears on the staff's alarm console, with
-the ingester running as ``flask alarms listen`` runs it, in well under 2 seconds."""
+"""In real Chromium: an event published over MQTT appears on the staff's alarm console, pushed
+by server-sent events, with the ingester running as ``flask alarms listen`` runs it, in well
+under 2 seconds."""
 
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def test_an_mqtt_event_appears_on_the_console(page, live_server, console):
     page.wait_for_load_state()
     page.goto(f"{live_server.url}/c/{console['community_id']}/alarms?lang=en")
     page.wait_for_selector("#alarm-rows tr.none")
+    # The console listens to the server-sent event stream (not the polling fallback).
+    page.wait_for_selector("#alarm-rows[data-live=stream]", timeout=5000)
     page.click("#sound-toggle")
 
     body = {"id": "e2e-1", "ts": utcnow().isoformat(), "code": 130, "q": 1, "zone": "2"}

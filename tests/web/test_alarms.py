@@ -511,3 +511,56 @@ def test_staff_upload_the_site_map_the_console_draws_on(client, login, db_sessio
     assert (image.status_code, image.mimetype, image.data) == (200, "image/png", PNG_1PX)
     assert f'<image href="/c/{c.id}/alarms/site-map"' in client.get(
         f"/c/{c.id}/alarms").get_data(as_text=True)
+
+
+def test_dispatch_is_a_work_order_of_the_service_desk(client, login, db_session, site):
+    """Dispatching files a desk request for the alarm and sends it as a work order: the alarm
+    page links the request, the request page links the alarm, both are audited, and the desk's
+    SLA clocks run (an intrusion is an emergency)."""
+    from app.models import ServiceRequest, WorkOrder
+    from app.models.service import RequestKind, Urgency
+
+    c, staff, other = site["community"], site["staff"], site["other_staff"]
+    alarm = mqtt(db_session, site["fence"], code=130, zone="3").alarm
+    db_session.commit()
+    login(staff)
+    base = f"/c/{c.id}/alarms/{alarm.id}"
+    done = client.post(f"{base}/dispatch?lang=en", data={"assignee": str(other.id),
+                                                         "note": "North gate"},
+                       follow_redirects=True)
+    assert done.status_code == 200
+    db_session.expire_all()
+    alarm = db_session.get(Alarm, alarm.id)
+    req = db_session.get(ServiceRequest, alarm.service_request_id)
+    assert req is not None
+    assert req.community_id == c.id
+    assert f"Dispatched as work order of request no. {req.id}" in done.get_data(as_text=True)
+    assert (req.kind, req.urgency, req.status.value) == (
+        RequestKind.HELP, Urgency.EMERGENCY, "dispatched")
+    assert req.place == "北侧围墙"
+    assert f"Alarm no. {alarm.id}" in req.description
+    assert "North gate" in req.description
+    assert req.due_on_site_at is not None  # the desk's clocks run
+    [order] = db_session.scalars(select(WorkOrder).where(WorkOrder.request_id == req.id)).all()
+    assert (order.assignee_id, order.dispatched_by_id, order.note) == (
+        other.id, staff.id, "North gate")
+    assert alarm.state is AlarmState.DISPATCHED
+    assert alarm.assignee_id == other.id
+    page = client.get(f"{base}?lang=en").get_data(as_text=True)
+    assert f'href="/c/{c.id}/service/requests/{req.id}"' in page
+    assert f"Request no. {req.id}" in page
+    desk = client.get(f"/c/{c.id}/service/requests/{req.id}?lang=en").get_data(as_text=True)
+    assert f'href="{base}"' in desk
+    assert f"alarm no. {alarm.id}" in desk
+    actions = {(e.action, e.target) for e in db_session.scalars(select(AuditEntry))}
+    assert ("alarm.dispatched", f"alarm:{alarm.id}") in actions
+    assert ("service.dispatched", f"service_request:{req.id}") in actions
+    entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "alarm.dispatched"))
+    assert entry.details["service_request"] == req.id
+    # A refused assignee writes nothing: no request filed.
+    second = mqtt(db_session, site["panel"], code=110).alarm
+    db_session.commit()
+    before = db_session.scalar(select(func.count(ServiceRequest.id)))
+    assert client.post(f"/c/{c.id}/alarms/{second.id}/dispatch",
+                       data={"assignee": str(site["owner"].id)}).status_code == 422
+    assert db_session.scalar(select(func.count(ServiceRequest.id))) == before

@@ -209,6 +209,7 @@ MATRIX: dict[str, Case] = {
     # handling posts carry no form: allowed roles get a redirect (acknowledged) or a 422.
     "alarms.console": Case("GET", "/c/{c}/alarms", ALARM_READERS),
     "alarms.feed": Case("GET", "/c/{c}/alarms/feed.json", ALARM_READERS),
+    "alarms.stream": Case("GET", "/c/{c}/alarms/stream", ALARM_READERS),
     "alarms.devices": Case("GET", "/c/{c}/alarms/devices", ALARM_READERS),
     "alarms.stats": Case("GET", "/c/{c}/alarms/stats", ALARM_READERS),
     "alarms.detail": Case("GET", "/c/{c}/alarms/{alarm}", ALARM_READERS),
