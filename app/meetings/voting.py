@@ -26,6 +26,7 @@ from elections import (
     CredentialError,
     CredentialList,
     CredentialMode,
+    Election,
     Electorate,
     MotionVote,
     VotingPolicy,
@@ -48,6 +49,7 @@ from elections.signatures import new_signing_key, signing_public_key
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
 from ..models import (
+    MOTIONS_PURPOSE,
     BallotBox,
     BoardEntry,
     BoardHead,
@@ -80,7 +82,9 @@ DEFAULT_SHARE_COST = 2**15
 
 
 def box_of(session: Session, meeting: Meeting) -> BallotBox | None:
-    return session.scalar(select(BallotBox).where(BallotBox.meeting_id == meeting.id))
+    """The box of the meeting's motions (an election's rounds have boxes of their own)."""
+    return session.scalar(select(BallotBox).where(BallotBox.meeting_id == meeting.id,
+                                                  BallotBox.purpose == MOTIONS_PURPOSE))
 
 
 def voting_opens(meeting: Meeting) -> dt.datetime:
@@ -151,6 +155,30 @@ def hold_ceremony(
     found = ceremony_blockers(session, meeting, now)
     if found:
         raise Conflict(" ".join(found))
+    box_id = f"c{meeting.community_id}-meeting-{meeting.id}-r{meeting.revision}"
+    definition = MotionVote(
+        box_id,
+        tuple(BallotMotion(f"m{m.position}", m.title, m.matter) for m in meeting.motions),
+        VotingPolicy(non_voters=meeting.non_voter_policy),
+    )
+    box = make_box(session, actor=actor, now=now, meeting=meeting, purpose=MOTIONS_PURPOSE,
+                   definition=definition, k=k, passphrases=passphrases)
+    record(session, actor=actor, action="meeting.ceremony", now=now,
+           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
+           details={"box": box_id, "k": k, "n": box.n, "voters": voter_count(session, box)})
+    return box
+
+
+def make_box(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, purpose: str,
+    definition: MotionVote | Election, k: int, passphrases: dict[int, str],
+) -> BallotBox:
+    """The ceremony of any box of a meeting (its motions, or a round of its election).
+
+    Freezes the register, makes the box key for ``definition.box_id`` and splits it k-of-n
+    among the community's scrutineers; the caller checks that the ceremony may be held.
+    """
+    box_id = definition.box_id
     scrutineers = {u.id: u for u in scrutineers_of(session, meeting.community)}
     if set(passphrases) != set(scrutineers):
         raise DomainError(_("Every scrutineer of the community takes part in the ceremony."),
@@ -159,7 +187,6 @@ def hold_ceremony(
     if not 2 <= k <= n:
         raise DomainError(_("The number of shares needed must be between 2 and %(n)s.", n=n),
                           field="k")
-    box_id = f"c{meeting.community_id}-meeting-{meeting.id}-r{meeting.revision}"
     names = {uid: f"s{uid}" for uid in scrutineers}
     try:
         ceremony = make_ceremony(
@@ -174,13 +201,9 @@ def hold_ceremony(
         raise Conflict(_("The register has no unit: import it before the ceremony."))
     electorate, unit_map = Electorate(tuple(units)).pseudonymise(secrets.token_bytes(32))
     real_unit = {pseudonym: int(uid) for uid, pseudonym in unit_map.items()}
-    definition = MotionVote(
-        box_id,
-        tuple(BallotMotion(f"m{m.position}", m.title, m.matter) for m in meeting.motions),
-        VotingPolicy(non_voters=meeting.non_voter_policy),
-    )
     box = BallotBox(
-        meeting_id=meeting.id, box_id=box_id, k=k, n=n, public_key=ceremony.public_key,
+        meeting_id=meeting.id, purpose=purpose, box_id=box_id, k=k, n=n,
+        public_key=ceremony.public_key,
         ceremony=sign("ceremony", ceremony.record()), definition=definition.to_json(),
         electorate=electorate.to_json(), board_count=0, board_hash=genesis_hash(box_id),
         created_at=now, created_by_id=actor.id,
@@ -203,10 +226,12 @@ def hold_ceremony(
                     for voter in voters for unit_id in voter.unit_ids)
     session.flush()
     publish_head(session, box=box, now=now)
-    record(session, actor=actor, action="meeting.ceremony", now=now,
-           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
-           details={"box": box_id, "k": k, "n": n, "voters": len(electorate.voters)})
     return box
+
+
+def voter_count(session: Session, box: BallotBox) -> int:
+    """Persons in the box's frozen electorate."""
+    return session.scalar(select(func.count(BoxVoter.id)).where(BoxVoter.box_id == box.id))
 
 
 # -- the board --------------------------------------------------------------------------------
@@ -389,7 +414,7 @@ def cast_online(
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast.")) from exc
     if len(credential) != 32 or len(signature) != 64 or not 50 < len(sealed) < 20_000:
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast."))
-    voter, channel = _voter_for(session, box, actor, on_behalf_of)
+    voter, channel = voter_for(session, box, actor, on_behalf_of)
     receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                             credential=credential, signature=signature, channel=channel,
                             server_sealed=False, proxy=on_behalf_of)
@@ -403,14 +428,15 @@ def cast_plain(
     """A ballot from a browser without JavaScript: the server seals it and marks it so."""
     box = require_voting_open(meeting, box_of(session, meeting), now)
     choices = clean_choices(box, raw_choices)
-    voter, channel = _voter_for(session, box, actor, on_behalf_of)
+    voter, channel = voter_for(session, box, actor, on_behalf_of)
     sealed, credential, signature = server_sealed_ballot(box, choices)
     return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                          credential=credential, signature=signature, channel=channel,
                          server_sealed=True, proxy=on_behalf_of)
 
 
-def _voter_for(session, box, actor, proxy) -> tuple[BoxVoter, Channel]:
+def voter_for(session, box, actor, proxy) -> tuple[BoxVoter, Channel]:
+    """Whose ballot ``actor`` casts in ``box``: their own, or (with ``proxy``) the owner's."""
     if proxy is None:
         voter = voter_of_user(session, box, actor)
         if voter is None:

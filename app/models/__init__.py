@@ -23,6 +23,15 @@ from .community import (
     Unit,
     UnitUse,
 )
+from .elections import (
+    Candidate,
+    Disqualification,
+    Election,
+    ElectionRound,
+    ElectionStatus,
+    NominationChannel,
+    TieRule,
+)
 from .meetings import (
     Meeting,
     MeetingForm,
@@ -77,6 +86,7 @@ from .tenders import (
     TenderStatus,
 )
 from .voting import (
+    MOTIONS_PURPOSE,
     BallotBox,
     BoardEntry,
     BoardHead,
@@ -93,6 +103,7 @@ from .voting import (
 )
 
 __all__ = [
+    "MOTIONS_PURPOSE",
     "ROLES_NEEDING_TOTP",
     "AccountKind",
     "AccountingPeriod",
@@ -112,6 +123,7 @@ __all__ = [
     "BoxVoter",
     "BoxVoterUnit",
     "Building",
+    "Candidate",
     "Channel",
     "Community",
     "Device",
@@ -119,6 +131,10 @@ __all__ = [
     "DeviceKind",
     "Disclosure",
     "DisclosureKind",
+    "Disqualification",
+    "Election",
+    "ElectionRound",
+    "ElectionStatus",
     "FeeBill",
     "FeeFollowUp",
     "FeePayment",
@@ -141,6 +157,7 @@ __all__ = [
     "MeetingRequestSupport",
     "MeetingStatus",
     "Motion",
+    "NominationChannel",
     "NoticeRevision",
     "Notification",
     "Objection",
@@ -171,6 +188,7 @@ __all__ = [
     "TenderKey",
     "TenderObjection",
     "TenderStatus",
+    "TieRule",
     "TurnoutPoint",
     "Unit",
     "UnitUse",
