@@ -12,7 +12,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from elections.rules import SPECIAL_MATTERS, Matter, NonVoterPolicy, adoption_bar
 
@@ -285,10 +285,15 @@ def blockers(meeting: Meeting, now: dt.datetime) -> list[str]:
             days=meeting.notice_days,
             earliest=format_datetime(notice_would_end(meeting, now), "medium"),
         ))
+    from ..elections_web.services import notice_blockers
+
+    found.extend(notice_blockers(object_session(meeting), meeting))
     return found
 
 
 def _snapshot(meeting: Meeting) -> dict:
+    from ..elections_web.services import notice_snapshot
+
     return {
         "title": meeting.title,
         "kind": meeting.kind.value,
@@ -302,6 +307,7 @@ def _snapshot(meeting: Meeting) -> dict:
             {"position": m.position, "title": m.title, "body": m.body, "matter": m.matter_value}
             for m in meeting.motions
         ],
+        "election": notice_snapshot(object_session(meeting), meeting),
     }
 
 

@@ -400,12 +400,9 @@ def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | 
         .where(BoxVoterUnit.box_id == box.id, BoxVoterUnit.unit_id == unit_id))
 
 
-def cast_online(
-    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
-    credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
-) -> CastReceipt:
-    """An owner's ballot sealed and signed in their browser (or by their proxy's)."""
-    box = require_voting_open(meeting, box_of(session, meeting), now)
+def decode_sealed(sealed_b64: str, credential_b64: str,
+                  signature_b64: str) -> tuple[bytes, bytes, bytes]:
+    """The sealed ballot, credential and signature a browser sent (base64), checked for size."""
     try:
         sealed = base64.b64decode(sealed_b64, validate=True)
         credential = base64.b64decode(credential_b64, validate=True)
@@ -414,6 +411,16 @@ def cast_online(
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast.")) from exc
     if len(credential) != 32 or len(signature) != 64 or not 50 < len(sealed) < 20_000:
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast."))
+    return sealed, credential, signature
+
+
+def cast_online(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
+    credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
+) -> CastReceipt:
+    """An owner's ballot sealed and signed in their browser (or by their proxy's)."""
+    box = require_voting_open(meeting, box_of(session, meeting), now)
+    sealed, credential, signature = decode_sealed(sealed_b64, credential_b64, signature_b64)
     voter, channel = voter_for(session, box, actor, on_behalf_of)
     receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                             credential=credential, signature=signature, channel=channel,

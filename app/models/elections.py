@@ -20,10 +20,9 @@ from .meetings import Meeting
 
 
 class ElectionStatus(enum.StrEnum):
-    #: Candidates are nominated while the meeting is a draft.
-    NOMINATING = "nominating"
-    #: The candidate list is published with the meeting's notice.
-    PUBLISHED = "published"
+    #: Nominations while the meeting is a draft; the list is published with its notice; then
+    #: the rounds run.
+    RUNNING = "running"
     #: Every seat is settled (or no further round can be held): the result can be announced.
     DECIDED = "decided"
     ANNOUNCED = "announced"
@@ -65,7 +64,7 @@ class Election(Base):
     term_years: Mapped[int] = mapped_column(default=3)
     tie_rule: Mapped[TieRule] = mapped_column(enum_column(TieRule), default=TieRule.RUNOFF)
     status: Mapped[ElectionStatus] = mapped_column(enum_column(ElectionStatus),
-                                                   default=ElectionStatus.NOMINATING)
+                                                   default=ElectionStatus.RUNNING)
     announced_at: Mapped[dt.datetime | None]
     objections_close_at: Mapped[dt.datetime | None]
     final_at: Mapped[dt.datetime | None]

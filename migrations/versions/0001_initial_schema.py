@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 18:43:03.755082
+Create Date: 2026-12-04 18:49:36.020333
 """
 
 from alembic import op
@@ -375,7 +375,7 @@ def upgrade() -> None:
     sa.Column('vice_chairs', sa.Integer(), nullable=False),
     sa.Column('term_years', sa.Integer(), nullable=False),
     sa.Column('tie_rule', sa.Enum('runoff', 'elected_decide', name='tierule', native_enum=False, length=32), nullable=False),
-    sa.Column('status', sa.Enum('nominating', 'published', 'decided', 'announced', 'final', name='electionstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('running', 'decided', 'announced', 'final', name='electionstatus', native_enum=False, length=32), nullable=False),
     sa.Column('announced_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('final_at', app.models.base.UTCDateTime(), nullable=True),
