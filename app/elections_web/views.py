@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -59,8 +60,21 @@ def _candidate_name(candidate_id: int, election) -> str:
     return next((c.person.name for c in election.candidates if c.id == candidate_id), "?")
 
 
-def _election(community: Community, meeting_id: int):
-    meeting = _load(community, meeting_id)
+def _load_open_to_nomination(community: Community, meeting_id: int) -> Meeting:
+    """A meeting whose election takes nominations is visible to owners while still a draft:
+    the call for candidates comes before the notice that publishes them."""
+    meeting = db.session().get(Meeting, meeting_id)
+    if (meeting is not None and meeting.community_id == community.id
+            and meeting.status is MeetingStatus.DRAFT
+            and services.election_of(db.session(), meeting) is not None
+            and can(current_user, Permission.VOTE_CAST, community)):
+        g.community = community
+        return meeting
+    return _load(community, meeting_id)
+
+
+def _election(community: Community, meeting_id: int, *, nominating: bool = False):
+    meeting = (_load_open_to_nomination if nominating else _load)(community, meeting_id)
     election = services.election_of(db.session(), meeting)
     if election is None:
         abort(404)
@@ -92,7 +106,7 @@ def _context(community, meeting, election, **extra) -> dict:
 @bp.route(BASE)
 @requires(Permission.MEETINGS_READ)
 def page(community, meeting_id: int):
-    meeting = _load(community, meeting_id)
+    meeting = _load_open_to_nomination(community, meeting_id)
     s, now = db.session(), utcnow()
     election = services.election_of(s, meeting)
     manage = can(current_user, Permission.MEETINGS_MANAGE, community)
@@ -174,7 +188,7 @@ def nominate(community, meeting_id: int):
 @bp.route(f"{BASE}/self-nominate", methods=["POST"])
 @requires(Permission.VOTE_CAST)
 def self_nominate(community, meeting_id: int):
-    meeting, election = _election(community, meeting_id)
+    meeting, election = _election(community, meeting_id, nominating=True)
     candidate = services.self_nominate(
         db.session(), actor=current_user, now=utcnow(), election=election,
         statement=request.form.get("statement", ""), consent=bool(request.form.get("consent")),
