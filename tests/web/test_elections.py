@@ -189,9 +189,11 @@ def test_the_list_is_published_with_the_notice_page_and_pdf(client, login, make,
         f"业主{i}" for i in range(6)]
     login(draft.owners[8])
     page = client.get(meeting_url).get_data(as_text=True)
-    assert "election-notice" in page and "业主5" in page
+    assert "election-notice" in page
+    assert "业主5" in page
     pdf = client.get(meeting_url + "/notice.pdf")
-    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF")
     # The list is frozen with the notice.
     login(draft.committee)
     response = client.post(draft.url("/nominate"), data={
@@ -248,7 +250,8 @@ def test_paper_ballots_over_selected_or_unreadable_are_recorded_and_void(client,
     assert db_session.query(BoardEntry).count() == 2
     login(staff[0])
     page = client.get(world.url("/paper?lang=en")).get_data(as_text=True)
-    assert "6 marked for 5 seats: void" in page and "unreadable: void" in page
+    assert "6 marked for 5 seats: void" in page
+    assert "unreadable: void" in page
     for i in range(5):
         _cast(client, login, world, i, [world.cid(j) for j in range(5)])
     _close_and_open(client, login, world)
@@ -278,7 +281,8 @@ def test_seats_go_by_votes_and_those_over_the_threshold_become_alternates(client
     assert elected == ["业主0", "业主1", "业主2", "业主3", "业主4"]
     assert [c.person.name for c in announcement.alternates_of(w.election)] == ["业主5"]
     seventh = next(c for c in w.election.candidates if c.position == 7)
-    assert seventh.outcome == "not_elected" and seventh.votes_head == 2
+    assert seventh.outcome == "not_elected"
+    assert seventh.votes_head == 2
 
 
 def test_a_candidate_ranked_into_a_seat_but_below_the_threshold_is_not_elected(
@@ -293,7 +297,8 @@ def test_a_candidate_ranked_into_a_seat_but_below_the_threshold_is_not_elected(
     _close_and_open(client, login, w)
     result = rounds.round_result(db_session, w.election.rounds[0])
     fifth = next(t for t in result["candidates"] if t["candidate"] == "c5")
-    assert fifth["rank"] == 5 and fifth["outcome"] == "not_elected"
+    assert fifth["rank"] == 5
+    assert fifth["outcome"] == "not_elected"
     assert result["unfilled_seats"] == 1
     state = rounds.standing(db_session, w.election)
     assert state.next_round == ("new", 1, [c.id for c in w.election.candidates[4:]])
@@ -308,7 +313,8 @@ def test_a_tie_for_the_last_seat_goes_to_a_run_off_and_is_decided_there(client, 
         assert _cast(client, login, w, i, [w.cid(j) for j in p]).status_code == 302
     _close_and_open(client, login, w)
     first = rounds.round_result(db_session, w.election.rounds[0])
-    assert first["runoff"] == ["c5", "c6"] and first["runoff_seats"] == 1
+    assert first["runoff"] == ["c5", "c6"]
+    assert first["runoff_seats"] == 1
     db_session.refresh(w.election)
     assert w.election.status is ElectionStatus.RUNNING
     login(w.committee)
@@ -324,7 +330,8 @@ def test_a_tie_for_the_last_seat_goes_to_a_run_off_and_is_decided_there(client, 
                                                                          PASSPHRASES)})
     login(w.owners[0])
     page = client.get(w.url("/ballot")).get_data(as_text=True)
-    assert 'data-seats="1"' in page and page.count('name="selected"') == 2
+    assert 'data-seats="1"' in page
+    assert page.count('name="selected"') == 2
     for i in range(9):
         choice = w.cid(5) if i < 6 else w.cid(4)
         assert _cast(client, login, w, i, [choice]).status_code == 302
@@ -380,9 +387,11 @@ def test_the_announcement_lists_the_elected_and_the_final_result_seats_them(
     assert client.post(w.url("/announce")).status_code == 302
     login(w.owners[8])
     page = client.get(w.url("/result?lang=en")).get_data(as_text=True)
-    assert "Elected members" in page and "业主4" in page
+    assert "Elected members" in page
+    assert "业主4" in page
     pdf = client.get(w.url("/announcement.pdf"))
-    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.data.startswith(b"%PDF")
     assert client.post(w.url("/objections"), data={"text": "计票有误？"}).status_code == 302
     seen = {}
     fake = types.SimpleNamespace(seat_committee=lambda session, **kw: seen.update(kw))
@@ -396,13 +405,15 @@ def test_the_announcement_lists_the_elected_and_the_final_result_seats_them(
     objection = announcement.objections_of(db_session, election)[0]
     client.post(w.url(f"/objections/{objection.id}/answer"), data={"answer": "已复核，无误。"})
     assert client.post(w.url("/final")).status_code == 302
-    assert seen["election_ref"] == election.ref and seen["term_years"] == 3
+    assert seen["election_ref"] == election.ref
+    assert seen["term_years"] == 3
     assert [e["name"] for e in seen["elected"]] == ["业主0", "业主1", "业主2", "业主3", "业主4"]
     assert seen["elected"][0] == {"owner_id": w.persons[0].id, "name": "业主0",
                                   "votes_head": 9, "votes_area": "900.00", "rank": 1}
     assert [a["name"] for a in seen["alternates"]] == ["业主5"]
     db_session.refresh(election)
-    assert election.status is ElectionStatus.FINAL and election.seated
+    assert election.status is ElectionStatus.FINAL
+    assert election.seated
 
 
 def test_without_the_committee_area_the_final_result_seats_nobody(client, login, make,
@@ -420,7 +431,8 @@ def test_without_the_committee_area_the_final_result_seats_nobody(client, login,
         announcement.announce(db_session, actor=w.committee, now=utcnow(), election=w.election)
         announcement.make_final(db_session, actor=w.committee,
                                 now=utcnow() + dt.timedelta(days=16), election=w.election)
-    assert w.election.status is ElectionStatus.FINAL and not w.election.seated
+    assert w.election.status is ElectionStatus.FINAL
+    assert not w.election.seated
 
 
 def test_the_meetings_own_box_is_untouched_by_the_election(world, db_session):
