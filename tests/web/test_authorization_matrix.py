@@ -16,6 +16,7 @@ import pytest
 
 from app.alarms import services as alarm_services
 from app.alarms.core import EventType
+from app.elections_web import services as election_services
 from app.meetings import services as meeting_services
 from app.models import (
     ApiToken,
@@ -25,6 +26,7 @@ from app.models import (
     MeetingForm,
     MeetingKind,
     MeetingRequest,
+    NominationChannel,
     RequestKind,
     Role,
     Urgency,
@@ -139,6 +141,31 @@ MATRIX: dict[str, Case] = {
     "voting.objection": Case("POST", "/c/{c}/meetings/{meeting}/objections", frozenset({"owner"})),
     "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
     "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
+    # The meeting's committee election, its list published with the notice and no round held
+    # yet: the steps that are not due answer 409/422 to those allowed; candidate, round and
+    # objection 0 do not exist (404 for everybody).
+    "elections.page": Case("GET", "/c/{c}/meetings/{meeting}/election", MEETING_READERS),
+    "elections.setup": Case("POST", "/c/{c}/meetings/{meeting}/election/setup", MEETING_MANAGERS),
+    "elections.nominate": Case("POST", "/c/{c}/meetings/{meeting}/election/nominate", MEETING_MANAGERS),
+    "elections.self_nominate": Case("POST", "/c/{c}/meetings/{meeting}/election/self-nominate", frozenset({"owner"})),
+    "elections.withdraw": Case("POST", "/c/{c}/meetings/{meeting}/election/candidates/0/withdraw", frozenset()),
+    "elections.photo": Case("GET", "/c/{c}/meetings/{meeting}/election/candidates/0/photo", frozenset()),
+    "elections.disqualify": Case("POST", "/c/{c}/meetings/{meeting}/election/disqualify", MEETING_MANAGERS),
+    "elections.ceremony": Case("GET", "/c/{c}/meetings/{meeting}/election/ceremony", MEETING_MANAGERS | {"scrutineer"}),
+    "elections.ballot": Case("GET", "/c/{c}/meetings/{meeting}/election/ballot", VOTERS),
+    "elections.board": Case("GET", "/c/{c}/meetings/{meeting}/election/board", MEETING_READERS),
+    "elections.paper": Case("GET", "/c/{c}/meetings/{meeting}/election/paper", MEETING_OFFICE),
+    "elections.close": Case("POST", "/c/{c}/meetings/{meeting}/election/close", MEETING_MANAGERS),
+    "elections.opening_page": Case("GET", "/c/{c}/meetings/{meeting}/election/opening", frozenset({"scrutineer"})),
+    "elections.start_round": Case("POST", "/c/{c}/meetings/{meeting}/election/rounds", MEETING_MANAGERS),
+    "elections.decide": Case("POST", "/c/{c}/meetings/{meeting}/election/decide", MEETING_MANAGERS),
+    "elections.bundle": Case("GET", "/c/{c}/meetings/{meeting}/election/rounds/1/bundle.zip", frozenset()),
+    "elections.result": Case("GET", "/c/{c}/meetings/{meeting}/election/result", MEETING_READERS),
+    "elections.announce": Case("POST", "/c/{c}/meetings/{meeting}/election/announce", MEETING_MANAGERS),
+    "elections.announcement_pdf": Case("GET", "/c/{c}/meetings/{meeting}/election/announcement.pdf", MEETING_READERS),
+    "elections.objection": Case("POST", "/c/{c}/meetings/{meeting}/election/objections", frozenset({"owner"})),
+    "elections.answer": Case("POST", "/c/{c}/meetings/{meeting}/election/objections/0/answer", frozenset()),
+    "elections.final": Case("POST", "/c/{c}/meetings/{meeting}/election/final", MEETING_MANAGERS),
     "meeting_requests.index": Case("GET", "/c/{c}/meeting-requests", MEETING_READERS),
     "meeting_requests.new": Case("POST", "/c/{c}/meeting-requests", frozenset({"owner"})),
     "meeting_requests.detail": Case("GET", "/c/{c}/meeting-requests/{request}", MEETING_READERS),
@@ -299,7 +326,7 @@ def world(make, db_session, app, cheap_shares):
     csv = "楼栋,房号,楼层,面积,业主\n1号楼,101,1,88.50,王伟\n".encode()
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
-    meeting = _published_meeting(db_session, target, own)
+    meeting = _published_meeting(db_session, target, own, make)
     asked = MeetingRequest(community_id=own.id, title="Recall the committee",
                            created_by_id=target.id, created_at=utcnow())
     db_session.add(asked)
@@ -367,7 +394,8 @@ def _published_tender(db_session, app, users, community):
     return tender
 
 
-def _published_meeting(db_session, actor, community):
+def _published_meeting(db_session, actor, community, make):
+    """A published meeting whose agenda holds a motion and a 5-seat committee election."""
     now = utcnow()
     meeting = meeting_services.create_meeting(
         db_session, actor=actor, now=now, community=community, title="Meeting",
@@ -375,6 +403,14 @@ def _published_meeting(db_session, actor, community):
         voting_opens_at=now + timedelta(days=20), voting_closes_at=now + timedelta(days=30))
     meeting_services.add_motion(db_session, actor=actor, now=now, meeting=meeting, title="M",
                                 body="", matter=Matter.MANAGEMENT_STATUTE)
+    election = election_services.create_election(db_session, actor=actor, now=now,
+                                                  meeting=meeting, seats=5)
+    for i in range(6):
+        person = make.person(community, name=f"候选人{i}")
+        make.own(person, make.unit(community))
+        election_services.nominate(db_session, actor=actor, now=now, election=election,
+                                   person=person, channel=NominationChannel.PREPARATORY_GROUP,
+                                   nominators=[], consent=True)
     meeting_services.publish(db_session, actor=actor, now=now, meeting=meeting)
     return meeting
 
