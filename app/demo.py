@@ -153,6 +153,8 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _demo_accounts(session, community, units, now)
     _second_community(session, office, now, rng, key)
     _sample_letter(session, community, units[2], raw_ids, now)
+    from .elections_web.demo import add_demo_election
+    add_demo_election(session, community, now, INSTANCE / "demo-election-bundle.zip")
     from .meetings.demo import add_demo_meetings
     add_demo_meetings(session, community, now, INSTANCE / "demo-bundle.zip")
     from .service.demo import add_demo_service
@@ -270,6 +272,12 @@ def print_logins(session: Session) -> None:
     if bundle.exists():
         shown = bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle
         click.echo(f"Verify a finished vote offline: .venv/bin/python -m elections.verify {shown}")
+    election_bundle = INSTANCE / "demo-election-bundle.zip"
+    if election_bundle.exists():
+        shown = (election_bundle.relative_to(ROOT) if election_bundle.is_relative_to(ROOT)
+                 else election_bundle)
+        click.echo(f"Verify the committee election offline: .venv/bin/python -m elections.verify "
+                   f"{shown}")
     from .meetings.demo import DEMO_PASSPHRASES
 
     click.echo("Scrutineers' passphrases for the open vote's opening (demo only): "

@@ -330,7 +330,7 @@ def clean_selection(box: BallotBox, selected: list[str]) -> list[str]:
     return sorted(checked.selected)
 
 
-def _server_sealed(box: BallotBox, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
+def server_sealed(box: BallotBox, plaintext: bytes) -> tuple[bytes, bytes, bytes]:
     sealed = seal_ballot(bytes(box.public_key), box.box_id, "candidate", plaintext)
     key = new_signing_key()
     return sealed, signing_public_key(key), sign_ballot(key, box.box_id, sealed)
@@ -358,7 +358,7 @@ def cast_plain(
     _rnd, box = _open_box(session, election, now)
     chosen = clean_selection(box, selected)
     voter, channel = voting.voter_for(session, box, actor, on_behalf_of)
-    sealed, credential, signature = _server_sealed(box, encode_candidate_ballot(chosen))
+    sealed, credential, signature = server_sealed(box, encode_candidate_ballot(chosen))
     return voting.append_ballot(session, actor=actor, now=now, box=box, voter=voter,
                                 sealed=sealed, credential=credential, signature=signature,
                                 channel=channel, server_sealed=True, proxy=on_behalf_of)
@@ -372,18 +372,22 @@ def cast_plain(
 UNREADABLE_PAPER = canonical_json({"v": 1, "kind": "candidate", "unreadable": True})
 
 
-def paper_verdict(box: BallotBox, marks: dict) -> str | None:
-    """What the count will make of a paper ballot as marked: None (valid) or why it is void."""
+def paper_is_void(box: BallotBox, marks: dict) -> bool:
+    """Whether the count will read a paper ballot, as marked, as void (the same rule)."""
     from elections import definition_from_json
 
+    return bool(marks.get("unreadable")) or isinstance(check_candidate_selection(
+        list(marks["selected"]), definition_from_json(box.definition)), VoidBallot)
+
+
+def paper_verdict(box: BallotBox, marks: dict) -> str | None:
+    """What the count will make of a paper ballot as marked: None (valid) or why it is void."""
+    if not paper_is_void(box, marks):
+        return None
     if marks.get("unreadable"):
         return _("unreadable: void")
-    checked = check_candidate_selection(list(marks["selected"]),
-                                        definition_from_json(box.definition))
-    if isinstance(checked, VoidBallot):
-        return _("%(n)s marked for %(seats)s seats: void", n=len(marks["selected"]),
-                 seats=box.definition["seats"])
-    return None
+    return _("%(n)s marked for %(seats)s seats: void", n=len(marks["selected"]),
+             seats=box.definition["seats"])
 
 
 def enter_paper(
@@ -424,7 +428,7 @@ def enter_paper(
             e.status = "accepted" if e in (*matching, entry) else "superseded"
         plaintext = UNREADABLE_PAPER if unreadable else encode_candidate_ballot(
             marks["selected"])
-        sealed, credential, signature = _server_sealed(box, plaintext)
+        sealed, credential, signature = server_sealed(box, plaintext)
         receipt = voting.append_ballot(session, actor=actor, now=now, box=box, voter=voter,
                                        sealed=sealed, credential=credential,
                                        signature=signature, channel=Channel.PAPER,
@@ -436,7 +440,7 @@ def enter_paper(
     record(session, actor=actor, action="election.paper_entered", now=now,
            community_id=election.meeting.community_id, target=f"election:{election.id}",
            details={"round": rnd.number, "voter": voter.voter_id, "entry": entry.id,
-                    "status": entry.status, "void": paper_verdict(box, marks) is not None})
+                    "status": entry.status, "void": paper_is_void(box, marks)})
     return entry, receipt
 
 

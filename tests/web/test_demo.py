@@ -132,3 +132,20 @@ def test_the_demo_has_an_evaluated_tender_and_one_taking_bids(built, db_session,
     assert len(result["ranking"]) == 5
     assert len(result["shortlist"]) == 3
     assert main([str(tmp_path / "demo-tender-bundle.json")]) == 0
+
+
+def test_the_demo_has_a_finished_committee_election_whose_bundle_verifies(built, db_session,
+                                                                         tmp_path):
+    """The first meeting elected 9 members and named alternates; the count verifies."""
+    from app.elections_web import announcement
+    from app.models import Election, ElectionStatus
+
+    election = db_session.scalars(select(Election).join(Meeting).where(
+        Meeting.community_id == built.id)).one()
+    assert election.status is ElectionStatus.FINAL
+    assert election.meeting.status is MeetingStatus.FINAL
+    assert len(announcement.elected_of(election)) == 9
+    assert len(announcement.alternates_of(election)) >= 1
+    assert len(election.candidates) > election.seats
+    report = verify_bundle(tmp_path / "demo-election-bundle.zip")
+    assert report.ok, report
