@@ -68,6 +68,7 @@ ALARM_READERS = frozenset({"staff", "committee", "chair"})
 ALARM_HANDLERS = frozenset({"staff"})
 TENDER_READERS = MEETING_MANAGERS | {"owner", "auditor", "evaluator"}
 T = "/c/{c}/tenders/{tender}"
+E = "/c/{c}/meetings/{meeting}/election"
 
 
 @dataclass(frozen=True)
@@ -144,28 +145,28 @@ MATRIX: dict[str, Case] = {
     # The meeting's committee election, its list published with the notice and no round held
     # yet: the steps that are not due answer 409/422 to those allowed; candidate, round and
     # objection 0 do not exist (404 for everybody).
-    "elections.page": Case("GET", "/c/{c}/meetings/{meeting}/election", MEETING_READERS),
-    "elections.setup": Case("POST", "/c/{c}/meetings/{meeting}/election/setup", MEETING_MANAGERS),
-    "elections.nominate": Case("POST", "/c/{c}/meetings/{meeting}/election/nominate", MEETING_MANAGERS),
-    "elections.self_nominate": Case("POST", "/c/{c}/meetings/{meeting}/election/self-nominate", frozenset({"owner"})),
-    "elections.withdraw": Case("POST", "/c/{c}/meetings/{meeting}/election/candidates/0/withdraw", frozenset()),
-    "elections.photo": Case("GET", "/c/{c}/meetings/{meeting}/election/candidates/0/photo", frozenset()),
-    "elections.disqualify": Case("POST", "/c/{c}/meetings/{meeting}/election/disqualify", MEETING_MANAGERS),
-    "elections.ceremony": Case("GET", "/c/{c}/meetings/{meeting}/election/ceremony", MEETING_MANAGERS | {"scrutineer"}),
-    "elections.ballot": Case("GET", "/c/{c}/meetings/{meeting}/election/ballot", VOTERS),
-    "elections.board": Case("GET", "/c/{c}/meetings/{meeting}/election/board", MEETING_READERS),
-    "elections.paper": Case("GET", "/c/{c}/meetings/{meeting}/election/paper", MEETING_OFFICE),
-    "elections.close": Case("POST", "/c/{c}/meetings/{meeting}/election/close", MEETING_MANAGERS),
-    "elections.opening_page": Case("GET", "/c/{c}/meetings/{meeting}/election/opening", frozenset({"scrutineer"})),
-    "elections.start_round": Case("POST", "/c/{c}/meetings/{meeting}/election/rounds", MEETING_MANAGERS),
-    "elections.decide": Case("POST", "/c/{c}/meetings/{meeting}/election/decide", MEETING_MANAGERS),
-    "elections.bundle": Case("GET", "/c/{c}/meetings/{meeting}/election/rounds/1/bundle.zip", frozenset()),
-    "elections.result": Case("GET", "/c/{c}/meetings/{meeting}/election/result", MEETING_READERS),
-    "elections.announce": Case("POST", "/c/{c}/meetings/{meeting}/election/announce", MEETING_MANAGERS),
-    "elections.announcement_pdf": Case("GET", "/c/{c}/meetings/{meeting}/election/announcement.pdf", MEETING_READERS),
-    "elections.objection": Case("POST", "/c/{c}/meetings/{meeting}/election/objections", frozenset({"owner"})),
-    "elections.answer": Case("POST", "/c/{c}/meetings/{meeting}/election/objections/0/answer", frozenset()),
-    "elections.final": Case("POST", "/c/{c}/meetings/{meeting}/election/final", MEETING_MANAGERS),
+    "elections.page": Case("GET", E, MEETING_READERS),
+    "elections.setup": Case("POST", E + "/setup", MEETING_MANAGERS),
+    "elections.nominate": Case("POST", E + "/nominate", MEETING_MANAGERS),
+    "elections.self_nominate": Case("POST", E + "/self-nominate", frozenset({"owner"})),
+    "elections.withdraw": Case("POST", E + "/candidates/0/withdraw", frozenset()),
+    "elections.photo": Case("GET", E + "/candidates/0/photo", frozenset()),
+    "elections.disqualify": Case("POST", E + "/disqualify", MEETING_MANAGERS),
+    "elections.ceremony": Case("GET", E + "/ceremony", MEETING_MANAGERS | {"scrutineer"}),
+    "elections.ballot": Case("GET", E + "/ballot", VOTERS),
+    "elections.board": Case("GET", E + "/board", MEETING_READERS),
+    "elections.paper": Case("GET", E + "/paper", MEETING_OFFICE),
+    "elections.close": Case("POST", E + "/close", MEETING_MANAGERS),
+    "elections.opening_page": Case("GET", E + "/opening", frozenset({"scrutineer"})),
+    "elections.start_round": Case("POST", E + "/rounds", MEETING_MANAGERS),
+    "elections.decide": Case("POST", E + "/decide", MEETING_MANAGERS),
+    "elections.bundle": Case("GET", E + "/rounds/1/bundle.zip", frozenset()),
+    "elections.result": Case("GET", E + "/result", MEETING_READERS),
+    "elections.announce": Case("POST", E + "/announce", MEETING_MANAGERS),
+    "elections.announcement_pdf": Case("GET", E + "/announcement.pdf", MEETING_READERS),
+    "elections.objection": Case("POST", E + "/objections", frozenset({"owner"})),
+    "elections.answer": Case("POST", E + "/objections/0/answer", frozenset()),
+    "elections.final": Case("POST", E + "/final", MEETING_MANAGERS),
     "meeting_requests.index": Case("GET", "/c/{c}/meeting-requests", MEETING_READERS),
     "meeting_requests.new": Case("POST", "/c/{c}/meeting-requests", frozenset({"owner"})),
     "meeting_requests.detail": Case("GET", "/c/{c}/meeting-requests/{request}", MEETING_READERS),
