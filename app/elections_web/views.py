@@ -455,6 +455,17 @@ def bundle(community, meeting_id: int, number: int):
     return response
 
 
+def _signers(election) -> dict[int, list[str]]:
+    """Per counted round, the scrutineers whose shares opened the box and signed its count."""
+    s, found = db.session(), {}
+    for rnd in election.rounds:
+        box = rounds.round_box(s, rnd)
+        if box is not None and box.result is not None:
+            names = opening.scrutineer_names(s, box)
+            found[rnd.number] = [names.get(sid, sid) for sid in box.result["record"]["opened_by"]]
+    return found
+
+
 # -- result, announcement, objections, final -----------------------------------------------------
 
 
@@ -473,8 +484,7 @@ def result(community, meeting_id: int):
         manage=can(current_user, Permission.MEETINGS_MANAGE, community),
         can_object=can(current_user, Permission.MEETING_OBJECT, community),
         by_ballot={c.ballot_id: c for c in election.candidates},
-        scrutineers={r.number: opening.scrutineer_names(s, rounds.round_box(s, r))
-                     for r in election.rounds if r.box_ref},
+        scrutineers=_signers(election),
     )
 
 
@@ -501,8 +511,7 @@ def announcement_pdf(community, meeting_id: int):
         alternates=announcement.alternates_of(election),
         results=[(r, rounds.round_result(s, r)) for r in election.rounds],
         by_ballot={c.ballot_id: c for c in election.candidates},
-        scrutineers={r.number: opening.scrutineer_names(s, rounds.round_box(s, r))
-                     for r in election.rounds if r.box_ref},
+        scrutineers=_signers(election),
         signed_on=election.announced_at.astimezone(tz).strftime("%Y年%m月%d日"),
         objections_until=election.objections_close_at.astimezone(tz).strftime("%Y年%m月%d日"),
         doc_number=f"业主大会公告〔{election.announced_at.astimezone(tz).year}〕"
