@@ -452,9 +452,16 @@ def paper_entries(session: Session, box: BallotBox) -> list[PaperEntry]:
 # -- close and opening ---------------------------------------------------------------------------
 
 
-def close_round(session: Session, *, actor: User, now: dt.datetime,
-                election: Election) -> BallotBox:
-    """After the round's window: the closing head is published; the scrutineers can open."""
+def close_round(session: Session, *, actor: User, now: dt.datetime, election: Election,
+                voters_signed_in: int | None = None) -> BallotBox:
+    """After the round's window: the closing head is published; the scrutineers can open.
+
+    For a round held in person, ``voters_signed_in`` is the count of the sign-in sheet: if
+    more ballots were found, the count voids the round and says so.
+    """
+    if voters_signed_in is not None and voters_signed_in < 0:
+        raise DomainError(_("Give the number of voters signed in, or leave it empty."),
+                          field="voters_signed_in")
     rnd = latest_round(election)
     box = round_box(session, rnd)
     if box is None or box.closed_at is not None:
@@ -466,10 +473,12 @@ def close_round(session: Session, *, actor: User, now: dt.datetime,
                           .execution_options(populate_existing=True)).scalar_one()
     voting.publish_head(session, box=box, now=now, closing=True)
     box.closed_at = now
+    rnd.voters_signed_in = voters_signed_in
     session.flush()
     record(session, actor=actor, action="election.closed", now=now,
            community_id=election.meeting.community_id, target=f"election:{election.id}",
            details={"round": rnd.number, "ballots": box.board_count,
+                    "voters_signed_in": voters_signed_in,
                     "head": bytes(box.board_hash).hex()})
     return box
 
@@ -484,7 +493,7 @@ def bring_share(
     opening.bring_box_share(session, actor=actor, now=now, box=box, share_text=share_text,
                             passphrase=passphrase)
     if len(opening.brought_keys(box)) >= box.k:
-        result = opening.count_box(session, box, now)
+        result = opening.count_box(session, box, now, voters_taking_part=rnd.voters_signed_in)
         record(session, actor=actor, action="election.opened", now=now,
                community_id=election.meeting.community_id, target=f"election:{election.id}",
                details={"round": rnd.number, "ballots": box.board_count,

@@ -377,7 +377,9 @@ def paper(community, meeting_id: int):
 @requires(Permission.MEETINGS_MANAGE)
 def close(community, meeting_id: int):
     meeting, election = _election(community, meeting_id)
-    rounds.close_round(db.session(), actor=current_user, now=utcnow(), election=election)
+    raw = request.form.get("voters_signed_in", "").strip()
+    rounds.close_round(db.session(), actor=current_user, now=utcnow(), election=election,
+                       voters_signed_in=_int(raw, "voters_signed_in") if raw else None)
     flash(_("The round is closed and its closing head published. The scrutineers can now "
             "bring their shares."), "success")
     return _back(community, meeting)

@@ -137,9 +137,12 @@ def open_box(session: Session, *, actor: User, now: dt.datetime, meeting: Meetin
     return box.result
 
 
-def count_box(session: Session, box: BallotBox, now: dt.datetime):
+def count_box(session: Session, box: BallotBox, now: dt.datetime, *,
+              voters_taking_part: int | None = None):
     """Rebuild a box's key from k brought shares, open and count every ballot and keep the
-    signed result on the box; returns the ``MotionsResult`` or ``ElectionResult``."""
+    signed result on the box; returns the ``MotionsResult`` or ``ElectionResult``.
+
+    ``voters_taking_part``: an election round's signed-in voters (more ballots void it)."""
     keys = brought_keys(box)
     if len(keys) < box.k:
         raise Conflict(_("%(have)s of the %(k)s shares needed have been brought.",
@@ -153,12 +156,13 @@ def count_box(session: Session, box: BallotBox, now: dt.datetime):
     electorate = Electorate.from_json(box.electorate)
     credentials = credential_list(session, box)
     records = board_records(session, box)
-    result = count_board(records, credentials, electorate, definition, private_key, workers=1)
+    result = count_board(records, credentials, electorate, definition, private_key, workers=1,
+                         voters_taking_part=voters_taking_part)
     doc = sign_result(result_record(
         definition=definition, result=result, credentials=credentials,
         board_count=len(records), board_hash=bytes(box.board_hash).hex(),
         server_sealed=sum(r.server_sealed for r in records),
-        scrutineers=[s.scrutineer_id for s in shares],
+        scrutineers=[s.scrutineer_id for s in shares], voters_taking_part=voters_taking_part,
     ), site_key(), shares)
     box.private_key, box.result, box.opened_at = private_key, doc, now
     session.flush()

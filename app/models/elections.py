@@ -133,6 +133,7 @@ class ElectionRound(Base):
     __table_args__ = (
         UniqueConstraint("election_id", "number"),
         CheckConstraint("seats >= 1", name="seats_positive"),
+        CheckConstraint("voters_signed_in >= 0", name="signed_in_not_negative"),
         CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
         CheckConstraint("kind IN ('first', 'runoff', 'new', 'decision')", name="kind_known"),
     )
@@ -149,6 +150,8 @@ class ElectionRound(Base):
     opens_at: Mapped[dt.datetime]
     closes_at: Mapped[dt.datetime]
     box_ref: Mapped[int | None] = mapped_column(ForeignKey("ballot_box.id"))
+    #: Voters signed in for an in-person round (None online): more ballots found void it.
+    voters_signed_in: Mapped[int | None]
     #: For a decision round: who decided and why (the record the rules ask for).
     decision: Mapped[dict | None] = mapped_column(JSON)
     note: Mapped[str200] = mapped_column(default="")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 18:49:36.020333
+Create Date: 2026-12-04 19:06:58.187444
 """
 
 from alembic import op
@@ -617,6 +617,7 @@ def upgrade() -> None:
     sa.Column('opens_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('closes_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('box_ref', sa.Integer(), nullable=True),
+    sa.Column('voters_signed_in', sa.Integer(), nullable=True),
     sa.Column('decision', sa.JSON(), nullable=True),
     sa.Column('note', sa.String(length=200), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
@@ -624,6 +625,7 @@ def upgrade() -> None:
     sa.CheckConstraint("kind IN ('first', 'runoff', 'new', 'decision')", name=op.f('ck_election_round_kind_known')),
     sa.CheckConstraint('closes_at > opens_at', name=op.f('ck_election_round_closes_after_opens')),
     sa.CheckConstraint('seats >= 1', name=op.f('ck_election_round_seats_positive')),
+    sa.CheckConstraint('voters_signed_in >= 0', name=op.f('ck_election_round_signed_in_not_negative')),
     sa.ForeignKeyConstraint(['box_ref'], ['ballot_box.id'], name=op.f('fk_election_round_box_ref_ballot_box')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_election_round_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['election_id'], ['election.id'], name=op.f('fk_election_round_election_id_election')),

@@ -442,3 +442,42 @@ def test_the_meetings_own_box_is_untouched_by_the_election(world, db_session):
     assert voting.box_of(db_session, world.meeting) is None
     assert rounds.round_box(db_session, world.election.rounds[0]) is not None
     assert meeting_services.blockers(world.meeting, utcnow()) == []
+
+
+def test_more_ballots_than_voters_signed_in_voids_the_round_and_says_why(client, login, world,
+                                                                        db_session):
+    for i in range(7):
+        _cast(client, login, world, i, [world.cid(j) for j in range(5)])
+    world.close_round_now()
+    login(world.committee)
+    response = client.post(world.url("/close"), data={"voters_signed_in": "6"})
+    assert response.status_code == 302
+    for user, passphrase in list(zip(world.scrutineers, PASSPHRASES))[:2]:
+        login(user)
+        client.post(world.url("/opening"), data={"passphrase": passphrase})
+    result = rounds.round_result(db_session, world.election.rounds[0])
+    assert result["void_round"] == "more ballots (7) than voters (6)"
+    assert all(t["outcome"] == "not_elected" for t in result["candidates"])
+    page = client.get(world.url("?lang=en")).get_data(as_text=True)
+    assert "This round is void: more ballots (7) than voters (6)" in page
+    state = rounds.standing(db_session, world.election)
+    assert state.next_round == ("new", 5, [c.id for c in world.election.candidates])
+    data = client.get(world.url("/rounds/1/bundle.zip")).data
+    report = verify_bundle(io.BytesIO(data))
+    assert report.ok, report.discrepancies
+
+
+def test_ballots_equal_to_the_voters_signed_in_keep_the_round(client, login, world,
+                                                               db_session):
+    for i in range(7):
+        _cast(client, login, world, i, [world.cid(j) for j in range(5)])
+    world.close_round_now()
+    login(world.committee)
+    assert client.post(world.url("/close"), data={"voters_signed_in": "7"}).status_code == 302
+    for user, passphrase in list(zip(world.scrutineers, PASSPHRASES))[:2]:
+        login(user)
+        client.post(world.url("/opening"), data={"passphrase": passphrase})
+    result = rounds.round_result(db_session, world.election.rounds[0])
+    assert result["void_round"] is None
+    assert [t["candidate"] for t in result["candidates"] if t["outcome"] == "elected"] == [
+        "c1", "c2", "c3", "c4", "c5"]

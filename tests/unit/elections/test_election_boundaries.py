@@ -80,3 +80,19 @@ def test_a_paper_form_entered_as_unreadable_is_a_void_ballot_that_still_takes_pa
     assert result.counts.void == 1
     assert result.participating.headcount == 10
     assert result.elected == tuple(IDS[:5])
+
+
+def test_the_signed_in_voters_go_into_the_result_record_only_when_counted_against():
+    from elections.credentials import CredentialList, CredentialMode
+    from elections.result import result_record
+
+    result = run([IDS[:5]] * 9, voters_taking_part=8)
+    empty = CredentialList("e", CredentialMode.SITE_ISSUED, ())
+    record = result_record(definition=ELECTION, result=result, credentials=empty,
+                           board_count=9, board_hash="00", scrutineers=["s1"],
+                           voters_taking_part=8)
+    assert record["board"]["voters_taking_part"] == 8
+    assert record["result"]["void_round"] == "more ballots (9) than voters (8)"
+    plain = result_record(definition=ELECTION, result=run([IDS[:5]] * 9), credentials=empty,
+                          board_count=9, board_hash="00", scrutineers=["s1"])
+    assert "voters_taking_part" not in plain["board"]
