@@ -19,6 +19,7 @@ from elections.rules import SPECIAL_MATTERS, Matter, NonVoterPolicy, adoption_ba
 from ..audit.services import record
 from ..errors import Conflict, DomainError
 from ..models import (
+    BallotBox,
     Community,
     Meeting,
     MeetingForm,
@@ -346,9 +347,9 @@ def amend(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting) 
     """Take a published notice back to draft to change it; it must then be republished."""
     if meeting.status is not MeetingStatus.PUBLISHED:
         raise Conflict(_("Only a published notice whose vote has not opened can be amended."))
-    from .voting import box_of
-
-    if box_of(session, meeting) is not None:
+    # Any box of the meeting (its motions, or a round of its election) froze its ballot paper.
+    if session.scalar(select(BallotBox.id).where(BallotBox.meeting_id == meeting.id)
+                      .limit(1)) is not None:
         raise Conflict(_("The key ceremony has frozen the ballot paper: the notice can no "
                          "longer be amended."))
     meeting.status = MeetingStatus.DRAFT

@@ -481,3 +481,12 @@ def test_ballots_equal_to_the_voters_signed_in_keep_the_round(client, login, wor
     assert result["void_round"] is None
     assert [t["candidate"] for t in result["candidates"] if t["outcome"] == "elected"] == [
         "c1", "c2", "c3", "c4", "c5"]
+
+
+def test_once_a_round_has_its_box_the_notice_and_its_list_can_no_longer_be_amended(
+        client, login, world, db_session):
+    login(world.committee)
+    response = client.post(f"/c/{world.community.id}/meetings/{world.meeting.id}/amend")
+    assert response.status_code == 409
+    db_session.refresh(world.meeting)
+    assert world.meeting.status is MeetingStatus.PUBLISHED
