@@ -74,6 +74,7 @@ def test_the_committee_puts_an_election_on_the_agenda_with_its_defaults(client, 
     db_session.delete(w.election)
     db_session.flush()
     login(w.committee)
+    assert 'name="seats"' in client.get(w.url()).get_data(as_text=True)
     response = client.post(w.url("/setup"), data={"seats": "9", "vice_chairs": "2",
                                                    "term_years": "3", "tie_rule": "runoff"})
     assert response.status_code == 302
@@ -104,6 +105,9 @@ def test_a_joint_nomination_records_the_nominating_owners(client, login, draft, 
         "consent": "1", "statement": "十年业主，热心公益"})
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
     candidate = db_session.query(Candidate).filter_by(person_id=w.persons[7].id).one()
+    page = client.get(w.url("?lang=en")).get_data(as_text=True)
+    assert "Nominate a candidate" in page
+    assert "nominated by 5 owners" in page
     assert candidate.channel is NominationChannel.JOINT_OWNERS
     assert candidate.nominators == sorted(p.id for p in w.persons[2:7])
     assert candidate.statement == "十年业主，热心公益"
@@ -121,6 +125,9 @@ def test_a_joint_nomination_by_too_few_owners_is_refused(client, login, draft, d
 
 def test_an_owner_nominates_themselves(client, login, draft, db_session):
     login(draft.owners[8])
+    page = client.get(draft.url("?lang=en")).get_data(as_text=True)
+    assert "Stand yourself" in page
+    assert "Nominate a candidate" not in page
     response = client.post(draft.url("/self-nominate"), data={"statement": "我愿意服务大家",
                                                                "consent": "1"})
     assert response.status_code == 302
