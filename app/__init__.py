@@ -95,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .committee.views import bp as committee_bp
+    from .elections_web.views import bp as elections_bp
     from .main.views import bp as main_bp
     from .meetings.request_views import bp as meeting_requests_bp
     from .meetings.views import bp as meetings_bp
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(voting_bp)
+    app.register_blueprint(elections_bp)
     app.register_blueprint(meeting_requests_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(service_bp)

@@ -7,6 +7,7 @@ newcomer sees the same community.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from decimal import Decimal
 
@@ -153,6 +154,11 @@ def build_demo(session: Session, *, force: bool = False) -> bool:
     _demo_accounts(session, community, units, now)
     _second_community(session, office, now, rng, key)
     _sample_letter(session, community, units[2], raw_ids, now)
+    from .elections_web.demo import add_demo_election
+    # The first committee's election, six years ago: its term is over, and the committee demo
+    # (below) seats the serving committee, elected at the change of term.
+    add_demo_election(session, community, now - dt.timedelta(days=6 * 365),
+                      INSTANCE / "demo-election-bundle.zip")
     from .meetings.demo import add_demo_meetings
     add_demo_meetings(session, community, now, INSTANCE / "demo-bundle.zip")
     from .service.demo import add_demo_service
@@ -272,6 +278,12 @@ def print_logins(session: Session) -> None:
     if bundle.exists():
         shown = bundle.relative_to(ROOT) if bundle.is_relative_to(ROOT) else bundle
         click.echo(f"Verify a finished vote offline: .venv/bin/python -m elections.verify {shown}")
+    election_bundle = INSTANCE / "demo-election-bundle.zip"
+    if election_bundle.exists():
+        shown = (election_bundle.relative_to(ROOT) if election_bundle.is_relative_to(ROOT)
+                 else election_bundle)
+        click.echo(f"Verify the committee election offline: .venv/bin/python -m elections.verify "
+                   f"{shown}")
     from .meetings.demo import DEMO_PASSPHRASES
 
     click.echo("Scrutineers' passphrases for the open vote's opening (demo only): "

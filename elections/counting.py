@@ -115,8 +115,12 @@ def count_board(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    voters_taking_part: int | None = None,
 ) -> MotionsResult | ElectionResult:
     """Open every ballot on the board and count them under the definition's rules.
+
+    ``voters_taking_part`` is the number of voters signed in for an election round (see
+    :func:`elections.tally.tally_candidates`); None counts the voters on the board.
 
     Each chunk of opened ballots is read here while the workers open the next ones.
     """
@@ -135,4 +139,4 @@ def count_board(
             start = len(casts)
             for record, plaintext in zip(records[start : start + len(part)], part, strict=True):
                 casts.append(reader.read(record.number, voter_of(record.credential), plaintext))
-        return tally(electorate, casts, definition)
+        return tally(electorate, casts, definition, voters_taking_part=voters_taking_part)

@@ -46,13 +46,20 @@ def result_record(
     board_hash: str,
     server_sealed: int = 0,
     scrutineers: Sequence[str],
+    voters_taking_part: int | None = None,
 ) -> dict[str, Any]:
     """The result record of a ballot box (unsigned).
 
     ``board_count``/``board_hash`` are the closing head, ``server_sealed`` the number of its
     ballots the server sealed for owners without JavaScript; ``scrutineers`` are the ids of
-    those whose shares opened the box.
+    those whose shares opened the box; ``voters_taking_part`` (an election round's signed-in
+    voters, when counted against) is kept with the board so the verifier recounts alike.
     """
+    board: dict[str, Any] = {"count": board_count, "hash": board_hash,
+                             "server_sealed": server_sealed}
+    if voters_taking_part is not None:
+        #: The voters signed in for an election round: more ballots than this void it.
+        board["voters_taking_part"] = voters_taking_part
     return {
         "format": RESULT_FORMAT,
         "version": 1,
@@ -60,7 +67,7 @@ def result_record(
         "definition": definition.to_json(),
         "credentials": credentials.published(),
         "credentials_statement": MODE_STATEMENTS[credentials.mode],
-        "board": {"count": board_count, "hash": board_hash, "server_sealed": server_sealed},
+        "board": board,
         "opened_by": sorted(scrutineers),
         "result": result.to_json(),
     }

@@ -522,9 +522,14 @@ def tally_candidates(
 
 
 def tally(
-    electorate: Electorate, casts: Sequence[Cast], definition: MotionVote | Election
+    electorate: Electorate,
+    casts: Sequence[Cast],
+    definition: MotionVote | Election,
+    *,
+    voters_taking_part: int | None = None,
 ) -> MotionsResult | ElectionResult:
-    """Count with the rules of the definition's kind."""
+    """Count with the rules of the definition's kind (``voters_taking_part``: elections only,
+    the voters signed in for a round, against which more ballots void it)."""
     if isinstance(definition, MotionVote):
         return tally_motions(electorate, casts, definition)
-    return tally_candidates(electorate, casts, definition)
+    return tally_candidates(electorate, casts, definition, voters_taking_part=voters_taking_part)

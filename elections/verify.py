@@ -393,8 +393,14 @@ class _Verifier:
                 expected[scrutineer_signer(who)] = key
         for problem in signature_problems(RESULT_PURPOSE, doc, expected):
             self.report.add("result", problem)
+        published = doc.get("record") if isinstance(doc, dict) else None
+        taking_part = ((published or {}).get("board") or {}).get("voters_taking_part")
+        if taking_part is not None and not isinstance(taking_part, int):
+            self.report.add("result, board.voters_taking_part", "not a whole number")
+            taking_part = None
         try:
-            recount = tally(electorate, read_casts(opened, definition), definition)
+            recount = tally(electorate, read_casts(opened, definition), definition,
+                            voters_taking_part=taking_part)
         except ElectionError as exc:
             self.report.add("recount", str(exc))
             return
@@ -409,8 +415,8 @@ class _Verifier:
             board_hash=head_hash,
             server_sealed=sum(1 for c in checked if c.server_sealed),
             scrutineers=scrutineers,
+            voters_taking_part=taking_part,
         )
-        published = doc.get("record") if isinstance(doc, dict) else None
         for path, what in differences(published or {}, json.loads(canonical_json(mine))):
             self.report.add(f"result, {path}", what)
         self.report.notes.append(_summary(mine["result"]))

@@ -39,6 +39,7 @@ from ..models import (
     User,
 )
 from ..notifications.services import owners_of
+from ..objections import objection_blockers
 from ..signing import site_key
 from .voting import board_entries, box_of, credential_list, iso
 
@@ -86,6 +87,18 @@ def bring_share(
 ) -> ScrutineerKey:
     """A scrutineer brings their share to the opening; with k shares the box opens."""
     box = box_of(session, meeting)
+    key = bring_box_share(session, actor=actor, now=now, box=box, share_text=share_text,
+                          passphrase=passphrase)
+    if len(brought_keys(box)) >= box.k:
+        open_box(session, actor=actor, now=now, meeting=meeting, box=box)
+    return key
+
+
+def bring_box_share(
+    session: Session, *, actor: User, now: dt.datetime, box: BallotBox | None, share_text: str,
+    passphrase: str,
+) -> ScrutineerKey:
+    """Check and keep one scrutineer's share of any box of a meeting (after its close)."""
     if box is None or box.closed_at is None:
         raise Conflict(_("The ballot box opens only after voting has closed."))
     if box.opened_at is not None:
@@ -102,16 +115,34 @@ def bring_share(
     key.brought_at = now
     session.flush()
     record(session, actor=actor, action="meeting.share_brought", now=now,
-           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
-           details={"share": key.share_number, "brought": len(brought_keys(box)), "k": box.k})
-    if len(brought_keys(box)) >= box.k:
-        open_box(session, actor=actor, now=now, meeting=meeting, box=box)
+           community_id=box.meeting.community_id, target=f"meeting:{box.meeting_id}",
+           details={"box": box.box_id, "share": key.share_number,
+                    "brought": len(brought_keys(box)), "k": box.k})
     return key
 
 
 def open_box(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting,
              box: BallotBox) -> dict:
     """Rebuild the key from k shares, open and count every ballot, sign the result."""
+    result = count_box(session, box, now)
+    adopted = {m.motion_id: m.adopted for m in result.motions}
+    for motion in meeting.motions:
+        motion.adopted = adopted.get(f"m{motion.position}", False)
+    meeting.status = MeetingStatus.OPENED
+    session.flush()
+    record(session, actor=actor, action="meeting.opened", now=now,
+           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
+           details={"ballots": box.board_count, "quorum_met": result.quorum_met,
+                    "adopted": sorted(k for k, v in adopted.items() if v)})
+    return box.result
+
+
+def count_box(session: Session, box: BallotBox, now: dt.datetime, *,
+              voters_taking_part: int | None = None):
+    """Rebuild a box's key from k brought shares, open and count every ballot and keep the
+    signed result on the box; returns the ``MotionsResult`` or ``ElectionResult``.
+
+    ``voters_taking_part``: an election round's signed-in voters (more ballots void it)."""
     keys = brought_keys(box)
     if len(keys) < box.k:
         raise Conflict(_("%(have)s of the %(k)s shares needed have been brought.",
@@ -125,24 +156,17 @@ def open_box(session: Session, *, actor: User, now: dt.datetime, meeting: Meetin
     electorate = Electorate.from_json(box.electorate)
     credentials = credential_list(session, box)
     records = board_records(session, box)
-    result = count_board(records, credentials, electorate, definition, private_key, workers=1)
+    result = count_board(records, credentials, electorate, definition, private_key, workers=1,
+                         voters_taking_part=voters_taking_part)
     doc = sign_result(result_record(
         definition=definition, result=result, credentials=credentials,
         board_count=len(records), board_hash=bytes(box.board_hash).hex(),
         server_sealed=sum(r.server_sealed for r in records),
-        scrutineers=[s.scrutineer_id for s in shares],
+        scrutineers=[s.scrutineer_id for s in shares], voters_taking_part=voters_taking_part,
     ), site_key(), shares)
     box.private_key, box.result, box.opened_at = private_key, doc, now
-    adopted = {m.motion_id: m.adopted for m in result.motions}
-    for motion in meeting.motions:
-        motion.adopted = adopted.get(f"m{motion.position}", False)
-    meeting.status = MeetingStatus.OPENED
     session.flush()
-    record(session, actor=actor, action="meeting.opened", now=now,
-           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
-           details={"ballots": len(records), "quorum_met": result.quorum_met,
-                    "adopted": sorted(k for k, v in adopted.items() if v)})
-    return doc
+    return result
 
 
 def board_records(session: Session, box: BallotBox) -> list[BoardRecord]:
@@ -185,7 +209,8 @@ def announce(session: Session, *, actor: User, now: dt.datetime, meeting: Meetin
 
 
 def objections_of(session: Session, meeting: Meeting) -> list[Objection]:
-    return list(session.scalars(select(Objection).where(Objection.meeting_id == meeting.id)
+    return list(session.scalars(select(Objection).where(Objection.meeting_id == meeting.id,
+                                                        Objection.election_id.is_(None))
                                 .order_by(Objection.created_at, Objection.id)))
 
 
@@ -226,14 +251,8 @@ def answer_objection(session: Session, *, actor: User, now: dt.datetime, objecti
 def final_blockers(session: Session, meeting: Meeting, now: dt.datetime) -> list[str]:
     if meeting.status is not MeetingStatus.ANNOUNCED:
         return [_("Only an announced result becomes final.")]
-    found = []
-    if now < meeting.objections_close_at:
-        found.append(_("Objections are taken until %(when)s.",
-                       when=format_datetime(meeting.objections_close_at, "medium")))
-    open_count = sum(1 for o in objections_of(session, meeting) if o.answer is None)
-    if open_count:
-        found.append(_("%(n)s objections are not yet answered.", n=open_count))
-    return found
+    return objection_blockers(objections_of(session, meeting),
+                              closes_at=meeting.objections_close_at, now=now)
 
 
 def make_final(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting) -> Meeting:
@@ -252,7 +271,11 @@ def make_final(session: Session, *, actor: User, now: dt.datetime, meeting: Meet
 
 def meeting_bundle(session: Session, meeting: Meeting) -> bytes:
     """The audit bundle of an opened meeting (``python -m elections.verify`` checks it)."""
-    box = box_of(session, meeting)
+    return box_bundle(session, box_of(session, meeting))
+
+
+def box_bundle(session: Session, box: BallotBox | None) -> bytes:
+    """The audit bundle of any opened box (the verifier recomputes its count)."""
     if box is None or box.opened_at is None:
         raise Conflict(_("The audit bundle exists once the ballot box has been opened."))
     heads = [h.doc for h in session.scalars(select(BoardHead).where(BoardHead.box_id == box.id)

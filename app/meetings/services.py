@@ -12,13 +12,14 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from elections.rules import SPECIAL_MATTERS, Matter, NonVoterPolicy, adoption_bar
 
 from ..audit.services import record
 from ..errors import Conflict, DomainError
 from ..models import (
+    BallotBox,
     Community,
     Meeting,
     MeetingForm,
@@ -285,10 +286,15 @@ def blockers(meeting: Meeting, now: dt.datetime) -> list[str]:
             days=meeting.notice_days,
             earliest=format_datetime(notice_would_end(meeting, now), "medium"),
         ))
+    from ..elections_web.services import notice_blockers
+
+    found.extend(notice_blockers(object_session(meeting), meeting))
     return found
 
 
 def _snapshot(meeting: Meeting) -> dict:
+    from ..elections_web.services import notice_snapshot
+
     return {
         "title": meeting.title,
         "kind": meeting.kind.value,
@@ -302,6 +308,7 @@ def _snapshot(meeting: Meeting) -> dict:
             {"position": m.position, "title": m.title, "body": m.body, "matter": m.matter_value}
             for m in meeting.motions
         ],
+        "election": notice_snapshot(object_session(meeting), meeting),
     }
 
 
@@ -340,9 +347,9 @@ def amend(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting) 
     """Take a published notice back to draft to change it; it must then be republished."""
     if meeting.status is not MeetingStatus.PUBLISHED:
         raise Conflict(_("Only a published notice whose vote has not opened can be amended."))
-    from .voting import box_of
-
-    if box_of(session, meeting) is not None:
+    # Any box of the meeting (its motions, or a round of its election) froze its ballot paper.
+    if session.scalar(select(BallotBox.id).where(BallotBox.meeting_id == meeting.id)
+                      .limit(1)) is not None:
         raise Conflict(_("The key ceremony has frozen the ballot paper: the notice can no "
                          "longer be amended."))
     meeting.status = MeetingStatus.DRAFT

@@ -513,8 +513,8 @@ def answer(community, meeting_id: int, objection_id: int):
     meeting = _load(community, meeting_id)
     s = db.session()
     item = s.get(Objection, objection_id)
-    if item is None or item.meeting_id != meeting.id:
-        abort(404)
+    if item is None or item.meeting_id != meeting.id or item.election_id is not None:
+        abort(404)  # an objection to the meeting's election is answered on the election's page
     opening.answer_objection(s, actor=current_user, now=utcnow(), objection=item,
                              answer=request.form.get("answer", ""))
     flash(_("Answer recorded."), "success")

@@ -28,6 +28,7 @@ from elections import (
     CredentialError,
     CredentialList,
     CredentialMode,
+    Election,
     Electorate,
     MotionVote,
     VotingPolicy,
@@ -51,6 +52,7 @@ from elections.signatures import new_signing_key, signing_public_key
 from ..audit.services import record
 from ..errors import Conflict, DomainError, Forbidden
 from ..models import (
+    MOTIONS_PURPOSE,
     BallotBox,
     BoardEntry,
     BoardHead,
@@ -85,7 +87,9 @@ DEFAULT_SHARE_COST = 2**15
 
 
 def box_of(session: Session, meeting: Meeting) -> BallotBox | None:
-    return session.scalar(select(BallotBox).where(BallotBox.meeting_id == meeting.id))
+    """The box of the meeting's motions (an election's rounds have boxes of their own)."""
+    return session.scalar(select(BallotBox).where(BallotBox.meeting_id == meeting.id,
+                                                  BallotBox.purpose == MOTIONS_PURPOSE))
 
 
 def voting_opens(meeting: Meeting) -> dt.datetime:
@@ -156,6 +160,30 @@ def hold_ceremony(
     found = ceremony_blockers(session, meeting, now)
     if found:
         raise Conflict(" ".join(found))
+    box_id = f"c{meeting.community_id}-meeting-{meeting.id}-r{meeting.revision}"
+    definition = MotionVote(
+        box_id,
+        tuple(BallotMotion(f"m{m.position}", m.title, m.matter) for m in meeting.motions),
+        VotingPolicy(non_voters=meeting.non_voter_policy),
+    )
+    box = make_box(session, actor=actor, now=now, meeting=meeting, purpose=MOTIONS_PURPOSE,
+                   definition=definition, k=k, passphrases=passphrases)
+    record(session, actor=actor, action="meeting.ceremony", now=now,
+           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
+           details={"box": box_id, "k": k, "n": box.n, "voters": voter_count(session, box)})
+    return box
+
+
+def make_box(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, purpose: str,
+    definition: MotionVote | Election, k: int, passphrases: dict[int, str],
+) -> BallotBox:
+    """The ceremony of any box of a meeting (its motions, or a round of its election).
+
+    Freezes the register, makes the box key for ``definition.box_id`` and splits it k-of-n
+    among the community's scrutineers; the caller checks that the ceremony may be held.
+    """
+    box_id = definition.box_id
     scrutineers = {u.id: u for u in scrutineers_of(session, meeting.community)}
     if set(passphrases) != set(scrutineers):
         raise DomainError(_("Every scrutineer of the community takes part in the ceremony."),
@@ -164,7 +192,6 @@ def hold_ceremony(
     if not 2 <= k <= n:
         raise DomainError(_("The number of shares needed must be between 2 and %(n)s.", n=n),
                           field="k")
-    box_id = f"c{meeting.community_id}-meeting-{meeting.id}-r{meeting.revision}"
     names = {uid: f"s{uid}" for uid in scrutineers}
     try:
         ceremony = make_ceremony(
@@ -179,13 +206,9 @@ def hold_ceremony(
         raise Conflict(_("The register has no unit: import it before the ceremony."))
     electorate, unit_map = Electorate(tuple(units)).pseudonymise(secrets.token_bytes(32))
     real_unit = {pseudonym: int(uid) for uid, pseudonym in unit_map.items()}
-    definition = MotionVote(
-        box_id,
-        tuple(BallotMotion(f"m{m.position}", m.title, m.matter) for m in meeting.motions),
-        VotingPolicy(non_voters=meeting.non_voter_policy),
-    )
     box = BallotBox(
-        meeting_id=meeting.id, box_id=box_id, k=k, n=n, public_key=ceremony.public_key,
+        meeting_id=meeting.id, purpose=purpose, box_id=box_id, k=k, n=n,
+        public_key=ceremony.public_key,
         ceremony=sign("ceremony", ceremony.record()), definition=definition.to_json(),
         electorate=electorate.to_json(), board_count=0, board_hash=genesis_hash(box_id),
         created_at=now, created_by_id=actor.id,
@@ -208,10 +231,12 @@ def hold_ceremony(
                     for voter in voters for unit_id in voter.unit_ids)
     session.flush()
     publish_head(session, box=box, now=now)
-    record(session, actor=actor, action="meeting.ceremony", now=now,
-           community_id=meeting.community_id, target=f"meeting:{meeting.id}",
-           details={"box": box_id, "k": k, "n": n, "voters": len(electorate.voters)})
     return box
+
+
+def voter_count(session: Session, box: BallotBox) -> int:
+    """Persons in the box's frozen electorate."""
+    return session.scalar(select(func.count(BoxVoter.id)).where(BoxVoter.box_id == box.id))
 
 
 # -- the board --------------------------------------------------------------------------------
@@ -277,7 +302,8 @@ def _cast_box_query(with_voter: bool):
     """Built once: building a statement costs more than running it, at every cast."""
     # contains_eager: the box holds its meeting, which the identity map would otherwise drop.
     query = (select(BallotBox).join(BallotBox.meeting).options(contains_eager(BallotBox.meeting))
-             .where(BallotBox.meeting_id == bindparam("meeting_id")))
+             .where(BallotBox.meeting_id == bindparam("meeting_id"),
+                    BallotBox.purpose == MOTIONS_PURPOSE))
     if with_voter:
         query = query.add_columns(BoxVoter).outerjoin(
             BoxVoter, BoxVoter.id == _voter_ref_of(bindparam("user_id"), BallotBox.id))
@@ -305,9 +331,12 @@ def already_cast_message(entry: BoardEntry) -> str:
 def append_ballot(
     session: Session, *, actor: User, now: dt.datetime, box: BallotBox, voter: BoxVoter,
     sealed: bytes, credential: bytes, signature: bytes, channel: Channel,
-    server_sealed: bool, proxy: Proxy | None = None,
+    server_sealed: bool, proxy: Proxy | None = None, closes_at: dt.datetime | None = None,
 ) -> CastReceipt:
     """Check a signed sealed ballot and receive it onto the board: the one way a ballot joins.
+
+    ``closes_at`` is the end of the box's window (the meeting's, unless the box is a round of
+    its election with a window of its own).
 
     The ballot is written without a place on the chain; the database refuses a second ballot
     of a voter, or a second use of a credential, by the board's unique constraints whatever
@@ -340,7 +369,7 @@ def append_ballot(
         first = ballot_of(session, box, voter)
         raise Conflict(already_cast_message(first) if first else _(
             "This voting credential has already been used.")) from exc
-    _refuse_if_closed_meanwhile(session, box)
+    _refuse_if_closed_meanwhile(session, box, closes_at or box.meeting.voting_closes_at)
     if chainer.chains_after_commit():
         chainer.after_commit(session, box.id)
         return CastReceipt(code, now)
@@ -353,7 +382,7 @@ def append_ballot(
 CLOCK_MARGIN = dt.timedelta(seconds=5)
 
 
-def _refuse_if_closed_meanwhile(session: Session, box: BallotBox) -> None:
+def _refuse_if_closed_meanwhile(session: Session, box: BallotBox, closes_at: dt.datetime) -> None:
     """Refuse a ballot whose box was closed while it was being received.
 
     The insert holds the box row in key-share (its foreign key), which the close's ``FOR
@@ -363,7 +392,7 @@ def _refuse_if_closed_meanwhile(session: Session, box: BallotBox) -> None:
     after it, the box is read again — a fresh read, which the close, if it was first, has
     committed by now — and a closed box refuses the ballot.
     """
-    if utcnow() < box.meeting.voting_closes_at - CLOCK_MARGIN:
+    if utcnow() < closes_at - CLOCK_MARGIN:
         return
     closed = session.execute(select(BallotBox.closed_at).where(BallotBox.id == box.id)
                              .execution_options(populate_existing=True)).scalar_one()
@@ -500,14 +529,9 @@ def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | 
         .where(BoxVoterUnit.box_id == box.id, BoxVoterUnit.unit_id == unit_id))
 
 
-def cast_online(
-    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
-    credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
-    box: BallotBox | None = None, voter: BoxVoter | None = None,
-) -> CastReceipt:
-    """An owner's ballot sealed and signed in their browser (or by their proxy's); ``box`` and
-    ``voter`` as :func:`cast_box` read them, when the caller did."""
-    box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
+def decode_sealed(sealed_b64: str, credential_b64: str,
+                  signature_b64: str) -> tuple[bytes, bytes, bytes]:
+    """The sealed ballot, credential and signature a browser sent (base64), checked for size."""
     try:
         sealed = base64.b64decode(sealed_b64, validate=True)
         credential = base64.b64decode(credential_b64, validate=True)
@@ -516,7 +540,19 @@ def cast_online(
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast.")) from exc
     if len(credential) != 32 or len(signature) != 64 or not 50 < len(sealed) < 20_000:
         raise DomainError(_("The sealed ballot was damaged on the way: it was not cast."))
-    voter, channel = _voter_for(session, box, actor, on_behalf_of, voter)
+    return sealed, credential, signature
+
+
+def cast_online(
+    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
+    credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
+    box: BallotBox | None = None, voter: BoxVoter | None = None,
+) -> CastReceipt:
+    """An owner's ballot sealed and signed in their browser (or by their proxy's); ``box`` and
+    ``voter`` as :func:`cast_box` read them, when the caller did."""
+    box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
+    sealed, credential, signature = decode_sealed(sealed_b64, credential_b64, signature_b64)
+    voter, channel = voter_for(session, box, actor, on_behalf_of, voter)
     receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                             credential=credential, signature=signature, channel=channel,
                             server_sealed=False, proxy=on_behalf_of)
@@ -531,14 +567,16 @@ def cast_plain(
     """A ballot from a browser without JavaScript: the server seals it and marks it so."""
     box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
     choices = clean_choices(box, raw_choices)
-    voter, channel = _voter_for(session, box, actor, on_behalf_of, voter)
+    voter, channel = voter_for(session, box, actor, on_behalf_of, voter)
     sealed, credential, signature = server_sealed_ballot(box, choices)
     return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                          credential=credential, signature=signature, channel=channel,
                          server_sealed=True, proxy=on_behalf_of)
 
 
-def _voter_for(session, box, actor, proxy, known=None) -> tuple[BoxVoter, Channel]:
+def voter_for(session, box, actor, proxy, known=None) -> tuple[BoxVoter, Channel]:
+    """Whose ballot ``actor`` casts in ``box``: their own, or (with ``proxy``) the owner's;
+    ``known``, the actor's own voter when the caller has read it already."""
     if proxy is None:
         voter = known or voter_of_user(session, box, actor)
         if voter is None:

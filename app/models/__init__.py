@@ -36,6 +36,15 @@ from .community import (
     Unit,
     UnitUse,
 )
+from .elections import (
+    Candidate,
+    Disqualification,
+    Election,
+    ElectionRound,
+    ElectionStatus,
+    NominationChannel,
+    TieRule,
+)
 from .meetings import (
     Meeting,
     MeetingForm,
@@ -91,6 +100,7 @@ from .tenders import (
     TenderStatus,
 )
 from .voting import (
+    MOTIONS_PURPOSE,
     BallotBox,
     BoardEntry,
     BoardHead,
@@ -107,6 +117,7 @@ from .voting import (
 )
 
 __all__ = [
+    "MOTIONS_PURPOSE",
     "ROLES_NEEDING_TOTP",
     "AccountKind",
     "AccountingPeriod",
@@ -126,6 +137,7 @@ __all__ = [
     "BoxVoter",
     "BoxVoterUnit",
     "Building",
+    "Candidate",
     "ChairBallot",
     "ChairVote",
     "Channel",
@@ -138,6 +150,10 @@ __all__ = [
     "DeviceKind",
     "Disclosure",
     "DisclosureKind",
+    "Disqualification",
+    "Election",
+    "ElectionRound",
+    "ElectionStatus",
     "FeeBill",
     "FeeFollowUp",
     "FeePayment",
@@ -162,6 +178,7 @@ __all__ = [
     "MemberRole",
     "MemberStatus",
     "Motion",
+    "NominationChannel",
     "NoticeRevision",
     "Notification",
     "Objection",
@@ -197,6 +214,7 @@ __all__ = [
     "TenderObjection",
     "TenderStatus",
     "TermReminder",
+    "TieRule",
     "TurnoutPoint",
     "Unit",
     "UnitUse",

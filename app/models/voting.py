@@ -39,17 +39,25 @@ class Channel(enum.StrEnum):
     PROXY = "proxy"
 
 
+#: The purpose of a meeting's box that holds its motions; an election round's box is
+#: ``election-<id>-r<n>``.
+MOTIONS_PURPOSE = "motions"
+
+
 class BallotBox(Base):
-    """The sealed ballot box of one meeting (one per meeting for its motions)."""
+    """A sealed ballot box of one meeting: its motions, or one round of its election."""
 
     __tablename__ = "ballot_box"
     __table_args__ = (
+        UniqueConstraint("meeting_id", "purpose"),
         CheckConstraint("k >= 1 AND k <= n", name="k_of_n"),
         CheckConstraint("board_count >= 0", name="count_not_negative"),
     )
 
     id: Mapped[intpk]
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), unique=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    #: What the box is for: ``motions`` (the agenda) or a round of the meeting's election.
+    purpose: Mapped[str80] = mapped_column(default=MOTIONS_PURPOSE)
     #: The id bound into every sealed ballot and signature (``elections`` box id).
     box_id: Mapped[str80] = mapped_column(unique=True)
     k: Mapped[int]
@@ -57,7 +65,7 @@ class BallotBox(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     #: The signed ceremony record (box key, k, n, each share's commitment).
     ceremony: Mapped[dict] = mapped_column(JSON, deferred=True)
-    #: ``MotionVote.to_json()``: the motions as the ballot paper shows them, and the policy.
+    #: ``MotionVote.to_json()`` or ``Election.to_json()``: the ballot paper as it is shown.
     definition: Mapped[dict] = mapped_column(JSON)
     #: The pseudonymised register frozen at the ceremony (``Electorate.to_json()``).
     electorate: Mapped[dict] = mapped_column(JSON, deferred=True)
@@ -261,6 +269,8 @@ class Objection(Base):
 
     id: Mapped[intpk]
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    #: Set for an objection to the result of the meeting's committee election.
+    election_id: Mapped[int | None] = mapped_column(ForeignKey("election.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from ..models import (
     TenderStatus,
     User,
 )
+from ..objections import objection_blockers
 from .panel import (
     sheets_of,
 )
@@ -197,13 +197,9 @@ def record_award(session: Session, *, actor: User, now: dt.datetime, tender: Ten
 def final_blockers(session: Session, tender: Tender, now: dt.datetime) -> list[str]:
     if tender.status is not TenderStatus.PUBLICISED:
         return [_("Only a tender whose candidates are published becomes final.")]
-    found = []
-    if now < tender.complaints_close_at:
-        found.append(_("Complaints are taken until %(when)s.",
-                       when=format_datetime(tender.complaints_close_at, "medium")))
-    open_count = sum(1 for o in objections_of(session, tender) if o.answer is None)
-    if open_count:
-        found.append(_("%(n)s objections are not yet answered.", n=open_count))
+    found = objection_blockers(
+        objections_of(session, tender), closes_at=tender.complaints_close_at, now=now,
+        period_message=lambda when: _("Complaints are taken until %(when)s.", when=when))
     if tender.awarded_bid_id is None:
         found.append(_("The committee has not recorded the award."))
     found += award_blockers(tender)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 19:51:53.374993
+Create Date: 2026-12-04 19:52:46.094404
 """
 
 from alembic import op
@@ -359,6 +359,7 @@ def upgrade() -> None:
     op.create_table('ballot_box',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=80), nullable=False),
     sa.Column('box_id', sa.String(length=80), nullable=False),
     sa.Column('k', sa.Integer(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
@@ -382,8 +383,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_ballot_box_meeting_id_meeting')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot_box')),
     sa.UniqueConstraint('box_id', name=op.f('uq_ballot_box_box_id')),
-    sa.UniqueConstraint('meeting_id', name=op.f('uq_ballot_box_meeting_id'))
+    sa.UniqueConstraint('meeting_id', 'purpose', name=op.f('uq_ballot_box_meeting_id_purpose'))
     )
+    with op.batch_alter_table('ballot_box', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ballot_box_meeting_id'), ['meeting_id'], unique=False)
+
     op.create_table('committee_alternate',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('committee_id', sa.Integer(), nullable=False),
@@ -413,6 +417,46 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('committee_term_reminder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_term_reminder_committee_id'), ['committee_id'], unique=False)
+
+    op.create_table('election',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('chairs', sa.Integer(), nullable=False),
+    sa.Column('vice_chairs', sa.Integer(), nullable=False),
+    sa.Column('term_years', sa.Integer(), nullable=False),
+    sa.Column('tie_rule', sa.Enum('runoff', 'elected_decide', name='tierule', native_enum=False, length=32), nullable=False),
+    sa.Column('status', sa.Enum('running', 'decided', 'announced', 'final', name='electionstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('announced_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('objections_close_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('final_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.Column('seated', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('chairs = 1 AND vice_chairs >= 0 AND chairs + vice_chairs <= seats', name=op.f('ck_election_roles_fit_seats')),
+    sa.CheckConstraint('seats >= 5 AND seats % 2 = 1', name=op.f('ck_election_odd_seats_at_least_5')),
+    sa.CheckConstraint('term_years BETWEEN 3 AND 5', name=op.f('ck_election_term_3_to_5')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_election_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_election_meeting_id_meeting')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_election')),
+    sa.UniqueConstraint('meeting_id', name=op.f('uq_election_meeting_id'))
+    )
+    op.create_table('election_disqualification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=80), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('lifted_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_election_disqualification_community_id_community')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_election_disqualification_person_id_person')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user_account.id'], name=op.f('fk_election_disqualification_recorded_by_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_election_disqualification'))
+    )
+    with op.batch_alter_table('election_disqualification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_election_disqualification_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_election_disqualification_person_id'), ['person_id'], unique=False)
 
     op.create_table('meeting_request_support',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -460,23 +504,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('notice_revision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_revision_meeting_id'), ['meeting_id'], unique=False)
-
-    op.create_table('objection',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('meeting_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
-    sa.Column('answer', sa.Text(), nullable=True),
-    sa.Column('answered_by_id', sa.Integer(), nullable=True),
-    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_objection_answered_by_id_user_account')),
-    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_objection_meeting_id_meeting')),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_objection_user_id_user_account')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_objection'))
-    )
-    with op.batch_alter_table('objection', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_objection_meeting_id'), ['meeting_id'], unique=False)
 
     op.create_table('proxy',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -629,6 +656,61 @@ def upgrade() -> None:
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_member_committee_id'), ['committee_id'], unique=False)
 
+    op.create_table('election_candidate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('election_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.Enum('preparatory_group', 'representatives', 'joint_owners', 'self', name='nominationchannel', native_enum=False, length=32), nullable=False),
+    sa.Column('nominators', sa.JSON(), nullable=False),
+    sa.Column('consent_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('statement', sa.Text(), nullable=False),
+    sa.Column('photo_path', sa.String(length=300), nullable=False),
+    sa.Column('nominated_by_id', sa.Integer(), nullable=False),
+    sa.Column('nominated_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('outcome_rank', sa.Integer(), nullable=True),
+    sa.Column('votes_head', sa.Integer(), nullable=True),
+    sa.Column('votes_area', app.models.base.ExactDecimal(), nullable=True),
+    sa.CheckConstraint("outcome IN ('', 'elected', 'alternate', 'not_elected')", name=op.f('ck_election_candidate_outcome_known')),
+    sa.ForeignKeyConstraint(['election_id'], ['election.id'], name=op.f('fk_election_candidate_election_id_election')),
+    sa.ForeignKeyConstraint(['nominated_by_id'], ['user_account.id'], name=op.f('fk_election_candidate_nominated_by_id_user_account')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_election_candidate_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_election_candidate')),
+    sa.UniqueConstraint('election_id', 'person_id', name=op.f('uq_election_candidate_election_id_person_id')),
+    sa.UniqueConstraint('election_id', 'position', name=op.f('uq_election_candidate_election_id_position'))
+    )
+    with op.batch_alter_table('election_candidate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_election_candidate_election_id'), ['election_id'], unique=False)
+
+    op.create_table('election_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('election_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('seats', sa.Integer(), nullable=False),
+    sa.Column('candidate_ids', sa.JSON(), nullable=False),
+    sa.Column('opens_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('closes_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('box_ref', sa.Integer(), nullable=True),
+    sa.Column('voters_signed_in', sa.Integer(), nullable=True),
+    sa.Column('decision', sa.JSON(), nullable=True),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('first', 'runoff', 'new', 'decision')", name=op.f('ck_election_round_kind_known')),
+    sa.CheckConstraint('closes_at > opens_at', name=op.f('ck_election_round_closes_after_opens')),
+    sa.CheckConstraint('seats >= 1', name=op.f('ck_election_round_seats_positive')),
+    sa.CheckConstraint('voters_signed_in >= 0', name=op.f('ck_election_round_signed_in_not_negative')),
+    sa.ForeignKeyConstraint(['box_ref'], ['ballot_box.id'], name=op.f('fk_election_round_box_ref_ballot_box')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_election_round_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['election_id'], ['election.id'], name=op.f('fk_election_round_election_id_election')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_election_round')),
+    sa.UniqueConstraint('election_id', 'number', name=op.f('uq_election_round_election_id_number'))
+    )
+    with op.batch_alter_table('election_round', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_election_round_election_id'), ['election_id'], unique=False)
+
     op.create_table('fee_bill',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
@@ -731,6 +813,26 @@ def upgrade() -> None:
     with op.batch_alter_table('fund_spend', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fund_spend_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_fund_spend_motion_id'), ['motion_id'], unique=False)
+
+    op.create_table('objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('election_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_at', app.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['user_account.id'], name=op.f('fk_objection_answered_by_id_user_account')),
+    sa.ForeignKeyConstraint(['election_id'], ['election.id'], name=op.f('fk_objection_election_id_election')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_objection_meeting_id_meeting')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_objection_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objection'))
+    )
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_objection_election_id'), ['election_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_objection_meeting_id'), ['meeting_id'], unique=False)
 
     op.create_table('ownership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1555,6 +1657,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ownership_person_id'))
 
     op.drop_table('ownership')
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_objection_meeting_id'))
+        batch_op.drop_index(batch_op.f('ix_objection_election_id'))
+
+    op.drop_table('objection')
     with op.batch_alter_table('fund_spend', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fund_spend_motion_id'))
         batch_op.drop_index(batch_op.f('ix_fund_spend_community_id'))
@@ -1581,6 +1688,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_fee_bill_community_id'))
 
     op.drop_table('fee_bill')
+    with op.batch_alter_table('election_round', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_election_round_election_id'))
+
+    op.drop_table('election_round')
+    with op.batch_alter_table('election_candidate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_election_candidate_election_id'))
+
+    op.drop_table('election_candidate')
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_committee_member_committee_id'))
 
@@ -1615,10 +1730,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_proxy_holder_id'))
 
     op.drop_table('proxy')
-    with op.batch_alter_table('objection', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_objection_meeting_id'))
-
-    op.drop_table('objection')
     with op.batch_alter_table('notice_revision', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_revision_meeting_id'))
 
@@ -1631,6 +1742,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_meeting_request_support_request_id'))
 
     op.drop_table('meeting_request_support')
+    with op.batch_alter_table('election_disqualification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_election_disqualification_person_id'))
+        batch_op.drop_index(batch_op.f('ix_election_disqualification_community_id'))
+
+    op.drop_table('election_disqualification')
+    op.drop_table('election')
     with op.batch_alter_table('committee_term_reminder', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_committee_term_reminder_committee_id'))
 
@@ -1639,6 +1756,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_committee_alternate_committee_id'))
 
     op.drop_table('committee_alternate')
+    with op.batch_alter_table('ballot_box', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ballot_box_meeting_id'))
+
     op.drop_table('ballot_box')
     with op.batch_alter_table('service_team', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_team_community_id'))

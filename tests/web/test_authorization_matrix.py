@@ -17,6 +17,7 @@ from committee_helpers import seat_small
 
 from app.alarms import services as alarm_services
 from app.alarms.core import EventType
+from app.elections_web import services as election_services
 from app.meetings import services as meeting_services
 from app.models import (
     ApiToken,
@@ -26,6 +27,7 @@ from app.models import (
     MeetingForm,
     MeetingKind,
     MeetingRequest,
+    NominationChannel,
     RequestKind,
     Role,
     Urgency,
@@ -69,6 +71,7 @@ TENDER_READERS = MEETING_MANAGERS | {"owner", "auditor", "evaluator"}
 T = "/c/{c}/tenders/{tender}"
 COMMITTEE_READERS = GOVERNANCE | {"owner"}
 CM = "/c/{c}/committee"
+E = "/c/{c}/meetings/{meeting}/election"
 
 
 @dataclass(frozen=True)
@@ -124,24 +127,56 @@ MATRIX: dict[str, Case] = {
     "meetings.amend": Case("POST", "/c/{c}/meetings/{meeting}/amend", MEETING_MANAGERS),
     # The vote of a meeting whose notice is published and whose box is not made yet: the
     # allowed roles get the page or a 409/422 that says why (no ceremony, not closed …).
-    "voting.ceremony": Case("GET", "/c/{c}/meetings/{meeting}/ceremony", MEETING_MANAGERS | {"scrutineer"}),
+    "voting.ceremony": Case("GET", "/c/{c}/meetings/{meeting}/ceremony",
+                            MEETING_MANAGERS | {"scrutineer"}),
     "voting.my_share": Case("GET", "/c/{c}/meetings/{meeting}/my-share", frozenset({"scrutineer"})),
     "voting.ballot": Case("GET", "/c/{c}/meetings/{meeting}/ballot", VOTERS),
     "voting.board": Case("GET", "/c/{c}/meetings/{meeting}/board", MEETING_READERS),
     "voting.my_proxy": Case("GET", "/c/{c}/meetings/{meeting}/proxies", VOTERS),
-    "voting.office_proxies": Case("GET", "/c/{c}/meetings/{meeting}/proxies/office", MEETING_OFFICE),
-    "voting.revoke_proxy": Case("POST", "/c/{c}/meetings/{meeting}/proxies/{proxy}/revoke", frozenset()),
+    "voting.office_proxies": Case("GET", "/c/{c}/meetings/{meeting}/proxies/office",
+                                  MEETING_OFFICE),
+    "voting.revoke_proxy": Case("POST", "/c/{c}/meetings/{meeting}/proxies/{proxy}/revoke",
+                                frozenset()),
     "voting.paper": Case("GET", "/c/{c}/meetings/{meeting}/paper", MEETING_OFFICE),
     "voting.turnout_page": Case("GET", "/c/{c}/meetings/{meeting}/turnout", TURNOUT_READERS),
-    "voting.not_voted_xlsx": Case("GET", "/c/{c}/meetings/{meeting}/turnout/not-voted.xlsx", TURNOUT_READERS),
+    "voting.not_voted_xlsx": Case("GET", "/c/{c}/meetings/{meeting}/turnout/not-voted.xlsx",
+                                  TURNOUT_READERS),
     "voting.close": Case("POST", "/c/{c}/meetings/{meeting}/close", MEETING_MANAGERS),
-    "voting.opening_page": Case("GET", "/c/{c}/meetings/{meeting}/opening", frozenset({"scrutineer"})),
+    "voting.opening_page": Case("GET", "/c/{c}/meetings/{meeting}/opening",
+                                frozenset({"scrutineer"})),
     "voting.result": Case("GET", "/c/{c}/meetings/{meeting}/result", MEETING_READERS),
     "voting.announce": Case("POST", "/c/{c}/meetings/{meeting}/announce", MEETING_MANAGERS),
-    "voting.announcement_pdf": Case("GET", "/c/{c}/meetings/{meeting}/announcement.pdf", MEETING_READERS),
+    "voting.announcement_pdf": Case("GET", "/c/{c}/meetings/{meeting}/announcement.pdf",
+                                    MEETING_READERS),
     "voting.objection": Case("POST", "/c/{c}/meetings/{meeting}/objections", frozenset({"owner"})),
-    "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer", frozenset()),
+    "voting.answer": Case("POST", "/c/{c}/meetings/{meeting}/objections/{objection}/answer",
+                          frozenset()),
     "voting.final": Case("POST", "/c/{c}/meetings/{meeting}/final", MEETING_MANAGERS),
+    # The meeting's committee election, its list published with the notice and no round held
+    # yet: the steps that are not due answer 409/422 to those allowed; candidate, round and
+    # objection 0 do not exist (404 for everybody).
+    "elections.page": Case("GET", E, MEETING_READERS),
+    "elections.setup": Case("POST", E + "/setup", MEETING_MANAGERS),
+    "elections.nominate": Case("POST", E + "/nominate", MEETING_MANAGERS),
+    "elections.self_nominate": Case("POST", E + "/self-nominate", frozenset({"owner"})),
+    "elections.withdraw": Case("POST", E + "/candidates/0/withdraw", frozenset()),
+    "elections.photo": Case("GET", E + "/candidates/0/photo", frozenset()),
+    "elections.disqualify": Case("POST", E + "/disqualify", MEETING_MANAGERS),
+    "elections.ceremony": Case("GET", E + "/ceremony", MEETING_MANAGERS | {"scrutineer"}),
+    "elections.ballot": Case("GET", E + "/ballot", VOTERS),
+    "elections.board": Case("GET", E + "/board", MEETING_READERS),
+    "elections.paper": Case("GET", E + "/paper", MEETING_OFFICE),
+    "elections.close": Case("POST", E + "/close", MEETING_MANAGERS),
+    "elections.opening_page": Case("GET", E + "/opening", frozenset({"scrutineer"})),
+    "elections.start_round": Case("POST", E + "/rounds", MEETING_MANAGERS),
+    "elections.decide": Case("POST", E + "/decide", MEETING_MANAGERS),
+    "elections.bundle": Case("GET", E + "/rounds/1/bundle.zip", frozenset()),
+    "elections.result": Case("GET", E + "/result", MEETING_READERS),
+    "elections.announce": Case("POST", E + "/announce", MEETING_MANAGERS),
+    "elections.announcement_pdf": Case("GET", E + "/announcement.pdf", MEETING_READERS),
+    "elections.objection": Case("POST", E + "/objections", frozenset({"owner"})),
+    "elections.answer": Case("POST", E + "/objections/0/answer", frozenset()),
+    "elections.final": Case("POST", E + "/final", MEETING_MANAGERS),
     "meeting_requests.index": Case("GET", "/c/{c}/meeting-requests", MEETING_READERS),
     "meeting_requests.new": Case("POST", "/c/{c}/meeting-requests", frozenset({"owner"})),
     "meeting_requests.detail": Case("GET", "/c/{c}/meeting-requests/{request}", MEETING_READERS),
@@ -328,7 +363,7 @@ def world(make, db_session, app, cheap_shares):
     csv = "楼栋,房号,楼层,面积,业主\n1号楼,101,1,88.50,王伟\n".encode()
     pending = upload_import(db_session, actor=target, now=utcnow(), community=own,
                             filename="register.csv", data=csv, id_key="test-id-key")
-    meeting = _published_meeting(db_session, target, own)
+    meeting = _published_meeting(db_session, target, own, make)
     asked = MeetingRequest(community_id=own.id, title="Recall the committee",
                            created_by_id=target.id, created_at=utcnow())
     db_session.add(asked)
@@ -398,7 +433,8 @@ def _published_tender(db_session, app, users, community):
     return tender
 
 
-def _published_meeting(db_session, actor, community):
+def _published_meeting(db_session, actor, community, make):
+    """A published meeting whose agenda holds a motion and a 5-seat committee election."""
     now = utcnow()
     meeting = meeting_services.create_meeting(
         db_session, actor=actor, now=now, community=community, title="Meeting",
@@ -406,6 +442,14 @@ def _published_meeting(db_session, actor, community):
         voting_opens_at=now + timedelta(days=20), voting_closes_at=now + timedelta(days=30))
     meeting_services.add_motion(db_session, actor=actor, now=now, meeting=meeting, title="M",
                                 body="", matter=Matter.MANAGEMENT_STATUTE)
+    election = election_services.create_election(db_session, actor=actor, now=now,
+                                                  meeting=meeting, seats=5)
+    for i in range(6):
+        person = make.person(community, name=f"候选人{i}")
+        make.own(person, make.unit(community))
+        election_services.nominate(db_session, actor=actor, now=now, election=election,
+                                   person=person, channel=NominationChannel.PREPARATORY_GROUP,
+                                   nominators=[], consent=True)
     meeting_services.publish(db_session, actor=actor, now=now, meeting=meeting)
     return meeting
 

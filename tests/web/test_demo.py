@@ -168,3 +168,18 @@ def test_the_demo_committee_serves_with_its_chair_alternates_and_a_recall(built,
     assert proposal.reached_at is None
     assert progress.backing.supporters == 3
     assert not progress.threshold.met
+def test_the_demo_has_a_finished_committee_election_whose_bundle_verifies(built, db_session,
+                                                                         tmp_path):
+    """The first meeting elected 9 members and named alternates; the count verifies."""
+    from app.elections_web import announcement
+    from app.models import Election, ElectionStatus
+
+    election = db_session.scalars(select(Election).join(Meeting).where(
+        Meeting.community_id == built.id)).one()
+    assert election.status is ElectionStatus.FINAL
+    assert election.meeting.status is MeetingStatus.FINAL
+    assert len(announcement.elected_of(election)) == 9
+    assert len(announcement.alternates_of(election)) >= 1
+    assert len(election.candidates) > election.seats
+    report = verify_bundle(tmp_path / "demo-election-bundle.zip")
+    assert report.ok, report

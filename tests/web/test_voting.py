@@ -162,7 +162,8 @@ def test_a_ballot_received_and_not_yet_chained_is_on_its_receipt_and_the_close_c
         assert client.post(world.url("/ballot"), data={"choice-m1": choice,
                                                         "final": "1"}).status_code == 302
     entries = db_session.query(BoardEntry).all()
-    assert len(entries) == 3 and all(e.number is None for e in entries)
+    assert len(entries) == 3
+    assert all(e.number is None for e in entries)
     board = client.get(world.url(f"/board?lang=en&code={entries[0].tracking_code}"))
     text = board.get_data(as_text=True)
     assert "taking its place on the chain" in text
@@ -198,7 +199,7 @@ def test_a_ballot_whose_box_closed_while_it_was_received_is_refused(world, db_se
     db_session.execute(update(BallotBox).where(BallotBox.id == box.id)
                        .values(closed_at=utcnow()).execution_options(synchronize_session=False))
     assert box.closed_at is None  # what the cast read
-    with app.test_request_context(), pytest.raises(Conflict, match="closed|截止|结束|关闭"):
+    with app.test_request_context(), pytest.raises(Conflict, match=r"closed|截止|结束|关闭"):
         voting.append_ballot(db_session, actor=world.owners[0], now=utcnow(), box=box,
                              voter=voter, sealed=sealed, credential=credential,
                              signature=signature, channel=voting.Channel.ONLINE,

@@ -179,7 +179,7 @@ def test_the_policy_is_stated_in_words_and_survives_json():
 def test_a_fifth_of_the_owners_requires_an_extraordinary_meeting():
     from elections.rules import EXTRAORDINARY_REQUEST_BAR, extraordinary_request
 
-    assert EXTRAORDINARY_REQUEST_BAR == Fraction(1, 5)
+    assert Fraction(1, 5) == EXTRAORDINARY_REQUEST_BAR
     assert extraordinary_request(48, 240).met  # exactly 20 %: "以上" includes the bar
     assert not extraordinary_request(47, 240).met
     assert extraordinary_request(49, 240).met
