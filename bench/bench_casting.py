@@ -240,17 +240,19 @@ def open_session(browser: Browser, user_id: int) -> tuple[str, str]:
 
 def run_phase(port: int, jobs: list[list], path: str, *, pace: float | None = None):
     """Each client posts its jobs one after another; ``pace`` (seconds between one client's
-    requests) makes it open loop, each latency then counted from when the request was due."""
+    requests) makes it open loop, the clients' first requests spread evenly over one interval,
+    and each latency counted from when the request was due."""
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     lock = threading.Lock()
     barrier = threading.Barrier(len(jobs) + 1)
 
-    def client(mine):
+    def client(index, mine):
         browser = Browser(port)
         browser.send("GET", "/")  # connect before the clock starts
         barrier.wait()
-        began = time.perf_counter()
+        # Paced clients are spread over the interval, as owners are: not all in one instant.
+        began = time.perf_counter() + (index * pace / len(jobs) if pace else 0)
         for n, (cookie, token, ballot) in enumerate(mine):
             due = began + n * pace if pace else time.perf_counter()
             if pace:
@@ -263,7 +265,7 @@ def run_phase(port: int, jobs: list[list], path: str, *, pace: float | None = No
                 statuses[status] += 1
                 latencies.append(took)
 
-    threads = [threading.Thread(target=client, args=(mine,)) for mine in jobs]
+    threads = [threading.Thread(target=client, args=(i, mine)) for i, mine in enumerate(jobs)]
     for t in threads:
         t.start()
     barrier.wait()

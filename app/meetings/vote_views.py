@@ -141,9 +141,8 @@ def ballot(community, meeting_id: int):
             receipt = voting.cast_plain(s, actor=current_user, now=now, meeting=meeting,
                                         raw_choices=raw, on_behalf_of=proxy, box=box,
                                         voter=voter)
-        flash(_("Your ballot is cast and sealed. Keep your receipt: %(code)s.",
-                code=receipt.tracking_code), "success")
-        return _back(community, meeting, "voting.board", code=receipt.tracking_code)
+        # The board says so (no flash: a cast writes no session cookie).
+        return _back(community, meeting, "voting.board", cast=1, code=receipt.tracking_code)
     box = _box_or_none(meeting)
     voter = voting.voter_of_user(s, box, current_user) if box else None
     first = voting.ballot_of(s, box, voter) if voter else None
@@ -185,7 +184,7 @@ def board(community, meeting_id: int):
 
     return render_template("meetings/board.html", community=community, meeting=meeting,
                            box=box, entries=entries, heads=heads, code=code, found=found,
-                           waiting=waiting,
+                           waiting=waiting, just_cast=request.args.get("cast") == "1",
                            site_key=site_public_key(), site_fp=site_key_fingerprint())
 
 

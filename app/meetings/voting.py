@@ -22,7 +22,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, defer
 
 from elections import (
     CredentialError,
@@ -301,7 +301,9 @@ def cast_box(
 def _cast_box_query(with_voter: bool):
     """Built once: building a statement costs more than running it, at every cast."""
     # contains_eager: the box holds its meeting, which the identity map would otherwise drop.
-    query = (select(BallotBox).join(BallotBox.meeting).options(contains_eager(BallotBox.meeting))
+    # The ballot paper (definition) is read only by a cast the server seals: loaded then.
+    query = (select(BallotBox).join(BallotBox.meeting)
+             .options(contains_eager(BallotBox.meeting), defer(BallotBox.definition))
              .where(BallotBox.meeting_id == bindparam("meeting_id"),
                     BallotBox.purpose == MOTIONS_PURPOSE))
     if with_voter:
@@ -404,7 +406,7 @@ def _refuse_if_closed_meanwhile(session: Session, box: BallotBox, closes_at: dt.
 @functools.cache
 def _receive_statement():
     """One insert, built once (the unit of work costs more than the insert, at every cast)."""
-    return insert(BoardEntry).returning(BoardEntry.id)
+    return insert(BoardEntry.__table__).returning(BoardEntry.__table__.c.id)
 
 
 def chain_pending(session: Session, box_pk: int) -> int:
