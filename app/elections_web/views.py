@@ -5,6 +5,7 @@ result and its announcement (page + PDF), objections, final, and each round's au
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -45,6 +46,19 @@ from ..policy import Permission, can, requires
 from . import announcement, rounds, services
 
 bp = Blueprint("elections", __name__)
+
+_MORE_BALLOTS = re.compile(r"more ballots \((\d+)\) than voters \((\d+)\)")
+
+
+@bp.app_template_filter("void_reason")
+def void_reason(reason: str) -> str:
+    """Why a round is void, in the reader's words (the signed record keeps the English)."""
+    if found := _MORE_BALLOTS.fullmatch(reason or ""):
+        return _("more ballots (%(ballots)s) than voters (%(voters)s)",
+                 ballots=found.group(1), voters=found.group(2))
+    if reason == "participation quorum not reached":
+        return _("the participation quorum was not reached")
+    return reason
 BASE = "/c/<int:community_id>/meetings/<int:meeting_id>/election"
 
 

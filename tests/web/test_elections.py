@@ -467,6 +467,8 @@ def test_more_ballots_than_voters_signed_in_voids_the_round_and_says_why(client,
     assert all(t["outcome"] == "not_elected" for t in result["candidates"])
     page = client.get(world.url("?lang=en")).get_data(as_text=True)
     assert "This round is void: more ballots (7) than voters (6)" in page
+    chinese = client.get(world.url("?lang=zh_Hans_CN")).get_data(as_text=True)
+    assert "选票数（7）多于投票人数（6）" in chinese  # the signed English, in the reader's words
     state = rounds.standing(db_session, world.election)
     assert state.next_round == ("new", 5, [c.id for c in world.election.candidates])
     data = client.get(world.url("/rounds/1/bundle.zip")).data
