@@ -32,3 +32,21 @@ def open_share(protected: str, passphrase: str, *, box_id: str, holder_id: str,
         raise DomainError(mismatch(), field="share")
     return {"x": held.share.x, "y": format(held.share.y, "x"),
             "signing_key": base64.b64encode(held.signing_key).decode()}
+
+
+def ceremony_form(form, holders) -> tuple[dict[int, str], int, dict[str, str]]:
+    """What a key ceremony's form says: each holder's passphrase (typed twice), and k.
+
+    Returns the passphrases by user id, k (0 when unreadable) and the errors by field."""
+    errors: dict[str, str] = {}
+    passphrases = {}
+    for user in holders:
+        first = form.get(f"pass-{user.id}", "")
+        if first != form.get(f"again-{user.id}", ""):
+            errors[f"pass-{user.id}"] = _("The two passphrases differ.")
+        passphrases[user.id] = first
+    try:
+        k = int(form.get("k", ""))
+    except ValueError:
+        errors["k"], k = _("Give a whole number."), 0
+    return passphrases, k, errors

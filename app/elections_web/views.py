@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from .. import db
 from ..errors import DomainError
+from ..keyshares import ceremony_form
 from ..meetings import opening, voting
 from ..meetings.views import _aware, _load
 from ..meetings.vote_views import _keep_scan, _owner_of_unit
@@ -257,16 +258,7 @@ def ceremony(community, meeting_id: int):
     scrutineers = voting.scrutineers_of(s, community)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        passphrases = {}
-        for user in scrutineers:
-            first = request.form.get(f"pass-{user.id}", "")
-            if first != request.form.get(f"again-{user.id}", ""):
-                errors[f"pass-{user.id}"] = _("The two passphrases differ.")
-            passphrases[user.id] = first
-        try:
-            k = int(request.form.get("k", ""))
-        except ValueError:
-            errors["k"], k = _("Give a whole number."), 0
+        passphrases, k, errors = ceremony_form(request.form, scrutineers)
         if not errors:
             try:
                 rounds.hold_ceremony(s, actor=current_user, now=now, election=election, k=k,

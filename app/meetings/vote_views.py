@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from .. import db
 from ..errors import DomainError
+from ..keyshares import ceremony_form
 from ..models import (
     Community,
     Meeting,
@@ -59,17 +60,7 @@ def ceremony(community, meeting_id: int):
     scrutineers = voting.scrutineers_of(s, community)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        passphrases = {}
-        for user in scrutineers:
-            first = request.form.get(f"pass-{user.id}", "")
-            if first != request.form.get(f"again-{user.id}", ""):
-                errors[f"pass-{user.id}"] = _("The two passphrases differ.")
-            passphrases[user.id] = first
-        try:
-            k = int(request.form.get("k", ""))
-        except ValueError:
-            errors["k"] = _("Give a whole number.")
-            k = 0
+        passphrases, k, errors = ceremony_form(request.form, scrutineers)
         if not errors:
             try:
                 voting.hold_ceremony(s, actor=current_user, now=now, meeting=meeting, k=k,

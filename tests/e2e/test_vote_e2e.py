@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
@@ -123,10 +124,11 @@ def test_an_owner_votes_on_a_phone_scrutineers_open_and_the_result_is_announced(
     assert "选聘物业服务企业" in tab.inner_text("#confirm-list")
     shot(tab, "vote-2-confirm")
     tab.click("#cast")  # second press: sealed on the phone, then sent
-    tab.wait_for_url(re.compile(r"/board\?code="))
+    tab.wait_for_url(re.compile(r"/board\?.*code="))
     found = tab.inner_text("#receipt-found")
     shot(tab, "vote-3-receipt")
-    code = tab.url.split("code=")[1]
+    code = parse_qs(urlparse(tab.url).query)["code"][0]
+    assert code in tab.inner_text("[role=status]")  # "your ballot is cast": the receipt
     assert code in found
     with live_server.session() as s:
         entry = s.scalar(select(BoardEntry).where(BoardEntry.tracking_code == code))

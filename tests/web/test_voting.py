@@ -205,3 +205,26 @@ def test_a_ballot_whose_box_closed_while_it_was_received_is_refused(world, db_se
                              signature=signature, channel=voting.Channel.ONLINE,
                              server_sealed=True)
     assert db_session.query(BoardEntry).count() == 0
+
+
+def test_the_key_ceremony_form_names_what_is_wrong_and_then_makes_the_box(
+        client, login, make, db_session, app):
+    """The scrutineers type their passphrases twice; a mismatch or a bad k is named by field
+    and nothing is made; then the ceremony is held and each share is there to download."""
+    w = VotingWorld(make, db_session, app)
+    login(w.committee)
+    form = {f"pass-{u.id}": p for u, p in zip(w.scrutineers, PASSPHRASES)}
+    form |= {f"again-{u.id}": p for u, p in zip(w.scrutineers, PASSPHRASES)}
+    wrong = {**form, f"again-{w.scrutineers[1].id}": "something else", "k": "two"}
+    response = client.post(w.url("/ceremony?lang=en"), data=wrong)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "The two passphrases differ." in text
+    assert "Give a whole number." in text
+    assert voting.box_of(db_session, w.meeting) is None
+    assert client.post(w.url("/ceremony"), data={**form, "k": "2"}).status_code == 302
+    box = voting.box_of(db_session, w.meeting)
+    assert (box.k, box.n) == (2, 3)
+    login(w.scrutineers[0])
+    share = client.get(w.url("/my-share?download=1"))
+    assert share.get_data(as_text=True).startswith("CYSHARE1:")
