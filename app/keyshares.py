@@ -50,3 +50,23 @@ def ceremony_form(form, holders) -> tuple[dict[int, str], int, dict[str, str]]:
     except ValueError:
         errors["k"], k = _("Give a whole number."), 0
     return passphrases, k, errors
+
+
+def held_ceremony(form, holders, hold: Callable[[dict[int, str], int], object]) -> dict[str, str]:
+    """Hold a ceremony with what its form says: ``hold(passphrases, k)`` runs when the form
+    reads; the errors by field come back (none: the ceremony was held)."""
+    passphrases, k, errors = ceremony_form(form, holders)
+    if errors:
+        return errors
+    try:
+        hold(passphrases, k)
+    except DomainError as err:
+        if err.status != 422:
+            raise
+        return {err.field or "k": err.message}
+    return {}
+
+
+def default_k(holders: int) -> int:
+    """The shares a ceremony form proposes: a majority of the holders, at least 2."""
+    return max(2, holders // 2 + 1) if holders > 2 else 2

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from .. import db
 from ..errors import DomainError
-from ..keyshares import ceremony_form
+from ..keyshares import default_k, held_ceremony
 from ..meetings import opening, voting
 from ..meetings.views import _aware, _load
 from ..meetings.vote_views import _keep_scan, _owner_of_unit
@@ -258,24 +258,18 @@ def ceremony(community, meeting_id: int):
     scrutineers = voting.scrutineers_of(s, community)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        passphrases, k, errors = ceremony_form(request.form, scrutineers)
+        errors = held_ceremony(request.form, scrutineers, lambda passphrases, k: (
+            rounds.hold_ceremony(s, actor=current_user, now=now, election=election, k=k,
+                                 passphrases=passphrases)))
         if not errors:
-            try:
-                rounds.hold_ceremony(s, actor=current_user, now=now, election=election, k=k,
-                                     passphrases=passphrases)
-            except DomainError as err:
-                if err.status != 422:
-                    raise
-                errors[err.field or "k"] = err.message
-            else:
-                flash(_("Key ceremony held: each scrutineer keeps their share of this round's "
-                        "box."), "success")
-                return _back(community, meeting)
+            flash(_("Key ceremony held: each scrutineer keeps their share of this round's "
+                    "box."), "success")
+            return _back(community, meeting)
     return render_template(
         "elections/ceremony.html", **_context(community, meeting, election),
         scrutineers=scrutineers, errors=errors,
         blockers=rounds.ceremony_blockers(s, election, now),
-        default_k=max(2, len(scrutineers) // 2 + 1) if len(scrutineers) > 2 else 2,
+        default_k=default_k(len(scrutineers)),
     ), (422 if errors else 200)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from .. import db
 from ..errors import DomainError
-from ..keyshares import ceremony_form
+from ..keyshares import default_k, held_ceremony
 from ..models import (
     Community,
     Meeting,
@@ -60,24 +60,18 @@ def ceremony(community, meeting_id: int):
     scrutineers = voting.scrutineers_of(s, community)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        passphrases, k, errors = ceremony_form(request.form, scrutineers)
+        errors = held_ceremony(request.form, scrutineers, lambda passphrases, k: (
+            voting.hold_ceremony(s, actor=current_user, now=now, meeting=meeting, k=k,
+                                 passphrases=passphrases)))
         if not errors:
-            try:
-                voting.hold_ceremony(s, actor=current_user, now=now, meeting=meeting, k=k,
-                                     passphrases=passphrases)
-            except DomainError as err:
-                if err.status != 422:
-                    raise
-                errors[err.field or "k"] = err.message
-            else:
-                flash(_("Key ceremony held: each scrutineer can now download their share."),
-                      "success")
-                return _back(community, meeting, "voting.my_share")
+            flash(_("Key ceremony held: each scrutineer can now download their share."),
+                  "success")
+            return _back(community, meeting, "voting.my_share")
     return render_template(
         "meetings/ceremony.html", community=community, meeting=meeting,
         scrutineers=scrutineers, errors=errors, box=_box_or_none(meeting),
         blockers=voting.ceremony_blockers(s, meeting, now),
-        default_k=max(2, len(scrutineers) // 2 + 1) if len(scrutineers) > 2 else 2,
+        default_k=default_k(len(scrutineers)),
     ), (422 if errors else 200)
 
 

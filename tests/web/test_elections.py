@@ -499,3 +499,20 @@ def test_once_a_round_has_its_box_the_notice_and_its_list_can_no_longer_be_amend
     assert response.status_code == 409
     db_session.refresh(world.meeting)
     assert world.meeting.status is MeetingStatus.PUBLISHED
+
+
+def test_the_round_ceremony_form_names_a_mismatch_and_then_makes_the_round_box(
+        client, login, make, db_session, app):
+    w = ElectionWorld(make, db_session, app)
+    login(w.committee)
+    form = {f"pass-{u.id}": p for u, p in zip(w.scrutineers, PASSPHRASES)}
+    form |= {f"again-{u.id}": p for u, p in zip(w.scrutineers, PASSPHRASES)}
+    wrong = {**form, f"again-{w.scrutineers[0].id}": "not the same", "k": "2"}
+    response = client.post(w.url("/ceremony?lang=en"), data=wrong)
+    assert response.status_code == 422
+    assert "The two passphrases differ." in response.get_data(as_text=True)
+    assert rounds.round_box(db_session, rounds.latest_round(w.election)) is None
+    assert client.post(w.url("/ceremony"), data={**form, "k": "2"}).status_code == 302
+    db_session.expire_all()
+    box = rounds.round_box(db_session, rounds.latest_round(w.election))
+    assert (box.k, box.n) == (2, 3)
