@@ -51,9 +51,11 @@ def live_server(tmp_path_factory):
     app = create_app({
         "DATABASE_URL": url, "SCHEMA_CHECK": False, "SECRET_KEY": secrets.token_hex(32),
         "ID_HASH_KEY": ID_HASH_KEY, "WTF_CSRF_ENABLED": True,
-        # Every test browses from 127.0.0.1: the per-address limit (5 a minute by default)
-        # would throttle the suite, not an attacker. The limit itself is tested in tests/web.
+        # Every test browses from 127.0.0.1: the per-account and per-address limits would
+        # throttle the suite (its journeys log in more than 30 times a minute on a fast
+        # machine), not an attacker. The limits themselves are tested in tests/web.
         "LOGIN_RATE_LIMIT": "100 per minute",
+        "LOGIN_ADDRESS_RATE_LIMIT": "1000 per minute",
     })
     server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: the OS picks a free one
     base = f"http://127.0.0.1:{server.server_port}"
