@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..audit.services import record
-from ..errors import Conflict, DomainError
+from ..errors import Conflict
 from ..meetings.opening import objection_days
 from ..models import Candidate, Election, ElectionStatus, Objection, User
 from ..notifications.services import notify, owners_of
-from ..objections import objection_blockers
+from ..objections import objection_blockers, objection_text, set_answer
 
 try:  # the committee area is built on its own branch; without it nothing is seated
     from app.committee import services as committee_services
@@ -63,14 +63,10 @@ def objections_of(session: Session, election: Election) -> list[Objection]:
 
 def raise_objection(session: Session, *, actor: User, now: dt.datetime, election: Election,
                     text: str) -> Objection:
-    if election.status is not ElectionStatus.ANNOUNCED or now >= election.objections_close_at:
-        raise Conflict(_("Objections are taken while the result is announced, until %(when)s.",
-                         when=format_datetime(election.objections_close_at or now, "medium")))
-    text = (text or "").strip()
-    if not text:
-        raise DomainError(_("Write what you object to."), field="text")
+    text = objection_text(text, open_now=election.status is ElectionStatus.ANNOUNCED,
+                          closes_at=election.objections_close_at, now=now)
     objection = Objection(meeting_id=election.meeting_id, election_id=election.id,
-                          user_id=actor.id, text=text[:4000], created_at=now)
+                          user_id=actor.id, text=text, created_at=now)
     session.add(objection)
     session.flush()
     record(session, actor=actor, action="election.objection", now=now,
@@ -81,12 +77,7 @@ def raise_objection(session: Session, *, actor: User, now: dt.datetime, election
 
 def answer_objection(session: Session, *, actor: User, now: dt.datetime, election: Election,
                      objection: Objection, answer: str) -> Objection:
-    answer = (answer or "").strip()
-    if not answer:
-        raise DomainError(_("Write the answer."), field="answer")
-    if objection.answer is not None:
-        raise Conflict(_("This objection has been answered; answers stay on the record."))
-    objection.answer, objection.answered_by_id, objection.answered_at = answer[:4000], actor.id, now
+    set_answer(objection, answer=answer, actor_id=actor.id, now=now)
     session.flush()
     record(session, actor=actor, action="election.objection_answered", now=now,
            community_id=election.meeting.community_id, target=f"election:{election.id}",

@@ -27,7 +27,7 @@ from elections import (
 )
 
 from ..audit.services import record
-from ..errors import Conflict, DomainError, Forbidden
+from ..errors import Conflict, Forbidden
 from ..keyshares import open_share
 from ..models import (
     BallotBox,
@@ -39,7 +39,7 @@ from ..models import (
     User,
 )
 from ..notifications.services import owners_of
-from ..objections import objection_blockers
+from ..objections import objection_blockers, objection_text, set_answer
 from ..signing import site_key
 from .voting import board_entries, box_of, credential_list, iso
 
@@ -216,14 +216,9 @@ def objections_of(session: Session, meeting: Meeting) -> list[Objection]:
 
 def raise_objection(session: Session, *, actor: User, now: dt.datetime, meeting: Meeting,
                     text: str) -> Objection:
-    if meeting.status is not MeetingStatus.ANNOUNCED or now >= meeting.objections_close_at:
-        raise Conflict(_("Objections are taken while the result is announced, until %(when)s.",
-                         when=format_datetime(meeting.objections_close_at or now, "medium")))
-    text = (text or "").strip()
-    if not text:
-        raise DomainError(_("Write what you object to."), field="text")
-    objection = Objection(meeting_id=meeting.id, user_id=actor.id, text=text[:4000],
-                          created_at=now)
+    text = objection_text(text, open_now=meeting.status is MeetingStatus.ANNOUNCED,
+                          closes_at=meeting.objections_close_at, now=now)
+    objection = Objection(meeting_id=meeting.id, user_id=actor.id, text=text, created_at=now)
     session.add(objection)
     session.flush()
     record(session, actor=actor, action="meeting.objection", now=now,
@@ -234,12 +229,7 @@ def raise_objection(session: Session, *, actor: User, now: dt.datetime, meeting:
 
 def answer_objection(session: Session, *, actor: User, now: dt.datetime, objection: Objection,
                      answer: str) -> Objection:
-    answer = (answer or "").strip()
-    if not answer:
-        raise DomainError(_("Write the answer."), field="answer")
-    if objection.answer is not None:
-        raise Conflict(_("This objection has been answered; answers stay on the record."))
-    objection.answer, objection.answered_by_id, objection.answered_at = answer[:4000], actor.id, now
+    set_answer(objection, answer=answer, actor_id=actor.id, now=now)
     session.flush()
     meeting = session.get(Meeting, objection.meeting_id)
     record(session, actor=actor, action="meeting.objection_answered", now=now,
