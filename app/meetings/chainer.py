@@ -3,8 +3,8 @@
 Serving on PostgreSQL, a cast writes its ballot and commits without waiting for any other cast;
 this module then wakes one thread per process that chains what was received
 (:func:`app.meetings.voting.chain_pending`), in batches, holding the box row only for the
-batch. Two processes' threads take turns on the row lock; a thread stops only when, holding
-the box, it finds nothing left, so a ballot committed before its wake is chained by one of them. A
+batch. Two processes' threads take turns on the row lock; each ballot wakes a thread after its
+commit, so the pass that wake starts reads it, unless another pass has chained it first. A
 ballot left received (the process stopped in between) is chained by the next cast, the next
 look at the board, or at the latest by the close, which chains everything under its lock.
 
@@ -112,17 +112,18 @@ class Chainer:
 
 
 def drain(engine: Engine, box_pk: int) -> int:
-    """Chain batch after batch until, holding the box, none is left."""
+    """Chain what the box has received, in one transaction holding the box row.
+
+    One pass is enough: every ballot wakes its process's thread after its commit, so a
+    ballot this pass's read did not see (committed after it began) has woken a thread after
+    this pass was taken up, and that thread's next pass finds it.
+    """
     from .voting import chain_pending
 
-    chained = 0
     with Session(engine) as session:
-        while True:
-            done = chain_pending(session, box_pk)
-            session.commit()
-            if not done:
-                return chained
-            chained += done
+        done = chain_pending(session, box_pk)
+        session.commit()
+        return done
 
 
 CHAINER = Chainer()

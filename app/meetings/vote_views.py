@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -99,35 +100,11 @@ def my_share(community, meeting_id: int):
 @bp.route(f"{BASE}/ballot", methods=["GET", "POST"])
 @requires(Permission.VOTE_CAST)
 def ballot(community, meeting_id: int):
-    s, now = db.session(), utcnow()
-    # A cast reads the box (locked for the cast), the meeting and the voter in one round trip.
-    box, voter = (voting.cast_box(s, meeting_id, current_user._get_current_object())
-                  if request.method == "POST" else (None, None))
-    meeting = _load(community, meeting_id)
-    proxy = None
-    if request.values.get("proxy"):
-        proxy = s.get(Proxy, _int(request.values.get("proxy")))
-        if proxy is None or proxy.holder_id != current_user.id or proxy.meeting_id != meeting.id:
-            abort(404)
     if request.method == "POST":
-        if request.form.get("sealed"):
-            receipt = voting.cast_online(
-                s, actor=current_user, now=now, meeting=meeting,
-                sealed_b64=request.form["sealed"],
-                credential_b64=request.form.get("credential", ""),
-                signature_b64=request.form.get("signature", ""), on_behalf_of=proxy, box=box,
-                voter=voter)
-        else:
-            if not request.form.get("final"):
-                raise DomainError(_("Tick the box to confirm that you understand a cast ballot "
-                                    "is final."), field="final")
-            raw = {k[len("choice-"):]: v for k, v in request.form.items()
-                   if k.startswith("choice-")}
-            receipt = voting.cast_plain(s, actor=current_user, now=now, meeting=meeting,
-                                        raw_choices=raw, on_behalf_of=proxy, box=box,
-                                        voter=voter)
-        # The board says so (no flash: a cast writes no session cookie).
-        return _back(community, meeting, "voting.board", cast=1, code=receipt.tracking_code)
+        return _cast(community, meeting_id)
+    s, now = db.session(), utcnow()
+    meeting = _load(community, meeting_id)
+    proxy = _held_proxy(meeting.id)
     box = _box_or_none(meeting)
     voter = voting.voter_of_user(s, box, current_user) if box else None
     first = voting.ballot_of(s, box, voter) if voter else None
@@ -138,6 +115,45 @@ def ballot(community, meeting_id: int):
         proxy_owner=s.get(Person, proxy.owner_person_id) if proxy else None, held=held,
         first_message=voting.already_cast_message(first) if first else "",
     )
+
+
+def _cast(community: Community, meeting_id: int):
+    """Cast the posted ballot: the meeting, its box and the voter are read in one statement
+    (:func:`voting.cast_target`), the ballot is received with one insert."""
+    s, now = db.session(), utcnow()
+    target = voting.cast_target(s, meeting_id, current_user.id)
+    if target is None or target.community_id != community.id or (
+            target.status is MeetingStatus.DRAFT
+            and not can(current_user, Permission.MEETINGS_MANAGE, community)):
+        abort(404)  # as the meeting's pages answer
+    g.community = community
+    proxy = _held_proxy(meeting_id)
+    if request.form.get("sealed"):
+        receipt = voting.cast_online(
+            s, actor=current_user, now=now, meeting_id=meeting_id, target=target,
+            sealed_b64=request.form["sealed"], credential_b64=request.form.get("credential", ""),
+            signature_b64=request.form.get("signature", ""), on_behalf_of=proxy)
+    else:
+        if not request.form.get("final"):
+            raise DomainError(_("Tick the box to confirm that you understand a cast ballot "
+                                "is final."), field="final")
+        raw = {k[len("choice-"):]: v for k, v in request.form.items()
+               if k.startswith("choice-")}
+        receipt = voting.cast_plain(s, actor=current_user, now=now, meeting_id=meeting_id,
+                                    target=target, raw_choices=raw, on_behalf_of=proxy)
+    # The board says so (no flash: a cast writes no session cookie).
+    return redirect(url_for("voting.board", community_id=community.id, meeting_id=meeting_id,
+                            cast=1, code=receipt.tracking_code))
+
+
+def _held_proxy(meeting_id: int) -> Proxy | None:
+    """The proxy of the request's ``proxy`` argument, which the user must hold (else 404)."""
+    if not request.values.get("proxy"):
+        return None
+    proxy = db.session().get(Proxy, _int(request.values.get("proxy")))
+    if proxy is None or proxy.holder_id != current_user.id or proxy.meeting_id != meeting_id:
+        abort(404)
+    return proxy
 
 
 def _int(value) -> int:

@@ -16,13 +16,14 @@ import datetime as dt
 import functools
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, defer
+from sqlalchemy.orm import Session
 
 from elections import (
     CredentialError,
@@ -285,31 +286,84 @@ def _lock_box(session: Session, box: BallotBox) -> BallotBox:
     ).scalar_one()
 
 
-def cast_box(
-    session: Session, meeting_id: int, user: User | None = None,
-) -> tuple[BallotBox | None, BoxVoter | None]:
-    """The meeting's box read for a cast, with the meeting and, given ``user``, the voter whose
-    units they own: the one read a cast makes of any of them."""
-    params = {"meeting_id": meeting_id, "user_id": user.id if user is not None else 0}
-    row = session.execute(_cast_box_query(user is not None), params).first()
-    if row is None:
-        return None, None
-    return row[0], (row[1] if user is not None else None)
+class BoxRef(NamedTuple):
+    """What receiving a ballot needs of its box (a :class:`BallotBox` serves as well)."""
+
+    id: int
+    box_id: str
+    meeting_id: int
+    closed_at: dt.datetime | None
+
+
+class VoterRef(NamedTuple):
+    """A voter of the box's frozen electorate, as a cast needs it."""
+
+    id: int
+    voter_id: str
+
+
+class CastTarget(NamedTuple):
+    """What a cast reads of its meeting, box and voter, in one statement.
+
+    Plain columns, not ORM objects: loading the box, meeting and voter as objects cost a cast
+    more than everything else it reads. The meeting's fields carry :class:`Meeting`'s names,
+    so that :func:`refusal_to_vote` reads either.
+    """
+
+    id: int
+    community_id: int
+    status: MeetingStatus
+    voting_opens_at: dt.datetime
+    notice_ends_at: dt.datetime | None
+    voting_closes_at: dt.datetime
+    box_pk: int | None
+    box_id: str | None
+    closed_at: dt.datetime | None
+    voter_ref: int | None
+    voter_id: str | None
+
+    @property
+    def box(self) -> BoxRef | None:
+        """The meeting's box, once the ceremony has made it."""
+        if self.box_pk is None:
+            return None
+        return BoxRef(self.box_pk, self.box_id, self.id, self.closed_at)
+
+    @property
+    def voter(self) -> VoterRef | None:
+        """The voter whose units the user owns (None: they own none in the register)."""
+        return None if self.voter_ref is None else VoterRef(self.voter_ref, self.voter_id)
+
+
+def cast_target(session: Session, meeting_id: int, user_id: int) -> CastTarget | None:
+    """The meeting's window, its box and ``user_id``'s voter in it (None: no such meeting)."""
+    row = session.execute(_cast_target_query(),
+                          {"meeting_id": meeting_id, "user_id": user_id}).first()
+    return None if row is None else CastTarget(*row)
 
 
 @functools.cache
-def _cast_box_query(with_voter: bool):
-    """Built once: building a statement costs more than running it, at every cast."""
-    # contains_eager: the box holds its meeting, which the identity map would otherwise drop.
-    # The ballot paper (definition) is read only by a cast the server seals: loaded then.
-    query = (select(BallotBox).join(BallotBox.meeting)
-             .options(contains_eager(BallotBox.meeting), defer(BallotBox.definition))
-             .where(BallotBox.meeting_id == bindparam("meeting_id"),
-                    BallotBox.purpose == MOTIONS_PURPOSE))
-    if with_voter:
-        query = query.add_columns(BoxVoter).outerjoin(
-            BoxVoter, BoxVoter.id == _voter_ref_of(bindparam("user_id"), BallotBox.id))
-    return query.execution_options(populate_existing=True)
+def _cast_target_query():
+    """Built once: building a statement costs more than running it, at every cast.
+
+    The voter is reached by plain joins (unit of the box's electorate → current ownership →
+    the user's register entry), which the planner walks by index from the user whatever its
+    statistics say; a user owning several units has one voter for them all.
+    """
+    meeting, box, voter = Meeting.__table__, BallotBox.__table__, BoxVoter.__table__
+    unit, owns, person = BoxVoterUnit.__table__, Ownership.__table__, Person.__table__
+    m, b, v = meeting.c, box.c, voter.c
+    users_voter = (
+        unit.join(owns, and_(owns.c.unit_id == unit.c.unit_id, owns.c.ended_at.is_(None)))
+        .join(person, and_(person.c.id == owns.c.person_id,
+                           person.c.user_id == bindparam("user_id")))
+        .join(voter, v.id == unit.c.voter_ref))
+    joined = (meeting.outerjoin(box, and_(b.meeting_id == m.id, b.purpose == MOTIONS_PURPOSE))
+              .outerjoin(users_voter, unit.c.box_id == b.id))
+    return (select(m.id, m.community_id, m.status, m.voting_opens_at, m.notice_ends_at,
+                   m.voting_closes_at, b.id.label("box_pk"), b.box_id, b.closed_at,
+                   v.id.label("voter_ref"), v.voter_id)
+            .select_from(joined).where(m.id == bindparam("meeting_id")).limit(1))
 
 
 def _voter_ref_of(user_id, box_pk):
@@ -331,9 +385,10 @@ def already_cast_message(entry: BoardEntry) -> str:
 
 
 def append_ballot(
-    session: Session, *, actor: User, now: dt.datetime, box: BallotBox, voter: BoxVoter,
-    sealed: bytes, credential: bytes, signature: bytes, channel: Channel,
-    server_sealed: bool, proxy: Proxy | None = None, closes_at: dt.datetime | None = None,
+    session: Session, *, actor: User, now: dt.datetime, box: BallotBox | BoxRef,
+    voter: BoxVoter | VoterRef, sealed: bytes, credential: bytes, signature: bytes,
+    channel: Channel, server_sealed: bool, proxy: Proxy | None = None,
+    closes_at: dt.datetime | None = None,
 ) -> CastReceipt:
     """Check a signed sealed ballot and receive it onto the board: the one way a ballot joins.
 
@@ -414,16 +469,15 @@ def chain_pending(session: Session, box_pk: int) -> int:
 
     Holds the box row (``FOR NO KEY UPDATE``: receiving goes on meanwhile) while it numbers and
     hashes them and moves the head, area and turnout on. Returns how many were chained.
+    Core statements, built once: the chainer runs beside the casts in the same process, and
+    the ORM's unit of work would cost it more than the hashing.
     """
-    box = session.execute(
-        select(BallotBox).where(BallotBox.id == box_pk).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    rows = session.execute(_pending_query(), {"box_pk": box.id}).all()
+    head = session.execute(_head_query(), {"box_pk": box_pk}).one()
+    rows = session.execute(_pending_query(), {"box_pk": box_pk}).all()
     if not rows:
         return 0
-    previous, number = bytes(box.board_hash), box.board_count
-    area = box.participating_area or 0
+    previous, number = bytes(head.board_hash), head.board_count
+    area = head.participating_area or 0
     links = []
     for row in rows:
         number += 1
@@ -433,16 +487,41 @@ def chain_pending(session: Session, box_pk: int) -> int:
                       "record_hash": rec.hash})
         previous, area = rec.hash, area + row.area
     session.execute(_link_statement(), links)  # one round trip for the batch
-    chained = {link["entry_id"] for link in links}
-    for obj in list(session.identity_map.values()):  # an entry this session holds is stale
-        if isinstance(obj, BoardEntry) and obj.id in chained:
-            session.expire(obj)
-    box.board_count, box.board_hash, box.participating_area = number, previous, area
     last = max(row.cast_at for row in rows)
-    if box.turnout_at is None or last - box.turnout_at >= TURNOUT_STEP:
-        _turnout_point(session, box, last)
-    session.flush()
+    turnout_at = head.turnout_at
+    if turnout_at is None or last - turnout_at >= TURNOUT_STEP:
+        session.execute(insert(TurnoutPoint.__table__), {
+            "box_id": box_pk, "at": last, "ballots": number, "area": area})
+        turnout_at = last
+    session.execute(_move_head_statement(), {
+        "box_pk": box_pk, "board_count": number, "board_hash": previous,
+        "participating_area": area, "turnout_at": turnout_at})
+    _expire_chained(session, box_pk, {link["entry_id"] for link in links})
     return len(rows)
+
+
+def _expire_chained(session: Session, box_pk: int, chained: set[int]) -> None:
+    """Objects this session holds of the box and of the entries just chained are stale."""
+    for obj in list(session.identity_map.values()):
+        if (isinstance(obj, BoardEntry) and obj.id in chained) or (
+                isinstance(obj, BallotBox) and obj.id == box_pk):
+            session.expire(obj)
+
+
+@functools.cache
+def _head_query():
+    box = BallotBox.__table__.c
+    return (select(box.board_count, box.board_hash, box.participating_area, box.turnout_at)
+            .where(box.id == bindparam("box_pk")).with_for_update(key_share=True))
+
+
+@functools.cache
+def _move_head_statement():
+    box = BallotBox.__table__.c
+    return (update(BallotBox.__table__).where(box.id == bindparam("box_pk"))
+            .values(board_count=bindparam("board_count"), board_hash=bindparam("board_hash"),
+                    participating_area=bindparam("participating_area"),
+                    turnout_at=bindparam("turnout_at")))
 
 
 @functools.cache
@@ -546,34 +625,38 @@ def decode_sealed(sealed_b64: str, credential_b64: str,
 
 
 def cast_online(
-    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting, sealed_b64: str,
+    session: Session, *, actor: User, now: dt.datetime, meeting_id: int, sealed_b64: str,
     credential_b64: str, signature_b64: str, on_behalf_of: Proxy | None = None,
-    box: BallotBox | None = None, voter: BoxVoter | None = None,
+    target: CastTarget | None = None,
 ) -> CastReceipt:
-    """An owner's ballot sealed and signed in their browser (or by their proxy's); ``box`` and
-    ``voter`` as :func:`cast_box` read them, when the caller did."""
-    box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
+    """An owner's ballot sealed and signed in their browser (or by their proxy's); ``target``
+    as :func:`cast_target` reads it, when the caller did."""
+    target = target or cast_target(session, meeting_id, actor.id)
+    box = require_voting_open(target, target.box, now)
     sealed, credential, signature = decode_sealed(sealed_b64, credential_b64, signature_b64)
-    voter, channel = voter_for(session, box, actor, on_behalf_of, voter)
-    receipt = append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
-                            credential=credential, signature=signature, channel=channel,
-                            server_sealed=False, proxy=on_behalf_of)
-    return receipt
+    voter, channel = voter_for(session, box, actor, on_behalf_of, target.voter)
+    return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
+                         credential=credential, signature=signature, channel=channel,
+                         server_sealed=False, proxy=on_behalf_of,
+                         closes_at=target.voting_closes_at)
 
 
 def cast_plain(
-    session: Session, *, actor: User, now: dt.datetime, meeting: Meeting,
+    session: Session, *, actor: User, now: dt.datetime, meeting_id: int,
     raw_choices: dict[str, str], on_behalf_of: Proxy | None = None,
-    box: BallotBox | None = None, voter: BoxVoter | None = None,
+    target: CastTarget | None = None,
 ) -> CastReceipt:
     """A ballot from a browser without JavaScript: the server seals it and marks it so."""
-    box = require_voting_open(meeting, box or cast_box(session, meeting.id)[0], now)
+    target = target or cast_target(session, meeting_id, actor.id)
+    require_voting_open(target, target.box, now)
+    box = session.get(BallotBox, target.box_pk)  # the ballot paper and key, to seal with
     choices = clean_choices(box, raw_choices)
-    voter, channel = voter_for(session, box, actor, on_behalf_of, voter)
+    voter, channel = voter_for(session, box, actor, on_behalf_of, target.voter)
     sealed, credential, signature = server_sealed_ballot(box, choices)
     return append_ballot(session, actor=actor, now=now, box=box, voter=voter, sealed=sealed,
                          credential=credential, signature=signature, channel=channel,
-                         server_sealed=True, proxy=on_behalf_of)
+                         server_sealed=True, proxy=on_behalf_of,
+                         closes_at=target.voting_closes_at)
 
 
 def voter_for(session, box, actor, proxy, known=None) -> tuple[BoxVoter, Channel]:

@@ -95,7 +95,7 @@ def meeting(live_server):
                              k=2, passphrases={u.id: p for u, p in zip(scrutineers, PASSPHRASES)})
         # The other two owners vote by the server path, so the result has a majority.
         for owner in owners[1:]:
-            voting.cast_plain(s, actor=owner, now=utcnow(), meeting=m,
+            voting.cast_plain(s, actor=owner, now=utcnow(), meeting_id=m.id,
                               raw_choices={"m1": "agree"})
         s.commit()
         return {"url": f"{live_server.url}/c/{community.id}/meetings/{m.id}", "id": m.id,
