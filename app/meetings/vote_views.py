@@ -97,11 +97,9 @@ def my_share(community, meeting_id: int):
 # -- casting ----------------------------------------------------------------------------------
 
 
-@bp.route(f"{BASE}/ballot", methods=["GET", "POST"])
+@bp.get(f"{BASE}/ballot")
 @requires(Permission.VOTE_CAST)
 def ballot(community, meeting_id: int):
-    if request.method == "POST":
-        return _cast(community, meeting_id)
     s, now = db.session(), utcnow()
     meeting = _load(community, meeting_id)
     proxy = _held_proxy(meeting.id)
@@ -117,11 +115,12 @@ def ballot(community, meeting_id: int):
     )
 
 
-def _cast(community: Community, meeting_id: int):
-    """Cast the posted ballot: the meeting, its box and the voter are read in one statement
-    (:func:`voting.cast_target`), the ballot is received with one insert."""
-    s, now = db.session(), utcnow()
-    target = voting.cast_target(s, meeting_id, current_user.id)
+@bp.post(f"{BASE}/ballot")
+@requires(Permission.VOTE_CAST, read=voting.CAST_READ)
+def cast(community, meeting_id: int, read: voting.CastTarget | None):
+    """Cast the posted ballot: the meeting, its box and the voter are read with the community
+    and the roles, in one statement; the ballot is received with one insert."""
+    s, now, target = db.session(), utcnow(), read
     if target is None or target.community_id != community.id or (
             target.status is MeetingStatus.DRAFT
             and not can(current_user, Permission.MEETINGS_MANAGE, community)):

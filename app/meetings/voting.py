@@ -21,7 +21,7 @@ from typing import NamedTuple
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -342,28 +342,59 @@ def cast_target(session: Session, meeting_id: int, user_id: int) -> CastTarget |
     return None if row is None else CastTarget(*row)
 
 
-@functools.cache
-def _cast_target_query():
-    """Built once: building a statement costs more than running it, at every cast.
+def _target_columns() -> tuple:
+    m, b, v = Meeting.__table__.c, BallotBox.__table__.c, BoxVoter.__table__.c
+    return (m.id, m.community_id, m.status, m.voting_opens_at, m.notice_ends_at,
+            m.voting_closes_at, b.id.label("box_pk"), b.box_id, b.closed_at,
+            v.id.label("voter_ref"), v.voter_id)
+
+
+def _with_box_and_voter(query: Select) -> Select:
+    """``query`` (which reads the meeting) joined to the meeting's box of motions and to the
+    voter whose units the ``user_id`` parameter's user owns.
 
     The voter is reached by plain joins (unit of the box's electorate → current ownership →
-    the user's register entry), which the planner walks by index from the user whatever its
-    statistics say; a user owning several units has one voter for them all.
+    the user's register entry), which the planner walks by index from the user; a user owning
+    several units has one voter for them all.
     """
-    meeting, box, voter = Meeting.__table__, BallotBox.__table__, BoxVoter.__table__
+    box, voter = BallotBox.__table__, BoxVoter.__table__
     unit, owns, person = BoxVoterUnit.__table__, Ownership.__table__, Person.__table__
-    m, b, v = meeting.c, box.c, voter.c
     users_voter = (
         unit.join(owns, and_(owns.c.unit_id == unit.c.unit_id, owns.c.ended_at.is_(None)))
         .join(person, and_(person.c.id == owns.c.person_id,
                            person.c.user_id == bindparam("user_id")))
-        .join(voter, v.id == unit.c.voter_ref))
-    joined = (meeting.outerjoin(box, and_(b.meeting_id == m.id, b.purpose == MOTIONS_PURPOSE))
-              .outerjoin(users_voter, unit.c.box_id == b.id))
-    return (select(m.id, m.community_id, m.status, m.voting_opens_at, m.notice_ends_at,
-                   m.voting_closes_at, b.id.label("box_pk"), b.box_id, b.closed_at,
-                   v.id.label("voter_ref"), v.voter_id)
-            .select_from(joined).where(m.id == bindparam("meeting_id")).limit(1))
+        .join(voter, voter.c.id == unit.c.voter_ref))
+    meeting = Meeting.__table__
+    return (query.join_from(meeting, box, and_(box.c.meeting_id == meeting.c.id,
+                                               box.c.purpose == MOTIONS_PURPOSE), isouter=True)
+            .join_from(box, users_voter, unit.c.box_id == box.c.id, isouter=True))
+
+
+@functools.cache
+def _cast_target_query():
+    """Built once: building a statement costs more than running it, at every cast."""
+    meeting = Meeting.__table__
+    return _with_box_and_voter(select(*_target_columns()).select_from(meeting)).where(
+        meeting.c.id == bindparam("meeting_id")).limit(1)
+
+
+class _CastRead:
+    """The cast's read, made in the statement that reads the community and the user's roles
+    there (``@requires(..., read=CAST_READ)``): a cast is one read, one insert and the commit."""
+
+    def extend(self, query: Select) -> Select:
+        meeting = Meeting.__table__
+        return _with_box_and_voter(query.add_columns(*_target_columns()).join_from(
+            Community, meeting, and_(meeting.c.id == bindparam("meeting_id"),
+                                     meeting.c.community_id == Community.id), isouter=True))
+
+    def take(self, rows, offset: int) -> CastTarget | None:
+        values = tuple(rows[0][offset:])
+        return None if values[0] is None else CastTarget(*values)
+
+
+#: The cast's read (see :class:`_CastRead`).
+CAST_READ = _CastRead()
 
 
 def _voter_ref_of(user_id, box_pk):

@@ -172,7 +172,9 @@ class BoardEntry(Base):
     )
 
     id: Mapped[intpk]
-    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"), index=True)
+    #: No index of its own: the unique constraints above lead with it and serve look-ups by
+    #: box, and every index more is written at each cast and again at its chaining.
+    box_id: Mapped[int] = mapped_column(ForeignKey("ballot_box.id"))
     #: Set by the chainer (None while the ballot waits for its place on the chain).
     number: Mapped[int | None]
     voter_ref: Mapped[int] = mapped_column(ForeignKey("box_voter.id"))

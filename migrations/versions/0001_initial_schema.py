@@ -1113,7 +1113,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('box_id', 'voter_ref', name=op.f('uq_board_entry_box_id_voter_ref'))
     )
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_board_entry_box_id'), ['box_id'], unique=False)
         batch_op.create_index('ix_board_entry_pending', ['box_id', 'id'], unique=False, postgresql_where=sa.text('number IS NULL'), sqlite_where=sa.text('number IS NULL'))
         batch_op.create_index(batch_op.f('ix_board_entry_tracking_code'), ['tracking_code'], unique=False)
 
@@ -1603,7 +1602,6 @@ def downgrade() -> None:
     with op.batch_alter_table('board_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_board_entry_tracking_code'))
         batch_op.drop_index('ix_board_entry_pending', postgresql_where=sa.text('number IS NULL'), sqlite_where=sa.text('number IS NULL'))
-        batch_op.drop_index(batch_op.f('ix_board_entry_box_id'))
 
     op.drop_table('board_entry')
     with op.batch_alter_table('alarm_arming', schema=None) as batch_op:

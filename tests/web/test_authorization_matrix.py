@@ -131,6 +131,7 @@ MATRIX: dict[str, Case] = {
                             MEETING_MANAGERS | {"scrutineer"}),
     "voting.my_share": Case("GET", "/c/{c}/meetings/{meeting}/my-share", frozenset({"scrutineer"})),
     "voting.ballot": Case("GET", "/c/{c}/meetings/{meeting}/ballot", VOTERS),
+    "voting.cast": Case("POST", "/c/{c}/meetings/{meeting}/ballot", VOTERS),
     "voting.board": Case("GET", "/c/{c}/meetings/{meeting}/board", MEETING_READERS),
     "voting.my_proxy": Case("GET", "/c/{c}/meetings/{meeting}/proxies", VOTERS),
     "voting.office_proxies": Case("GET", "/c/{c}/meetings/{meeting}/proxies/office",
