@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from base64 import b64decode, b64encode
 
 import pytest
+from sqlalchemy import event
 from voting_helpers import PASSPHRASES, VotingWorld
 
+from app import db
 from app.meetings import voting
 from app.models import BoardEntry, Meeting, MeetingStatus, Motion, utcnow
-from elections import verify_bundle
+from elections import encode_motion_ballot, seal_ballot, sign_ballot, verify_bundle
+from elections.signatures import new_signing_key, signing_public_key
 
 pytestmark = pytest.mark.usefixtures("cheap_shares")
 
@@ -79,6 +83,70 @@ def test_a_damaged_sealed_ballot_is_refused_and_nothing_is_written(client, login
     response = client.post(world.url("/ballot"), data={"sealed": "!!!", "credential": "x",
                                                          "signature": "y"})
     assert response.status_code == 422
+    assert db_session.query(BoardEntry).count() == 0
+
+
+def _sealed_in_the_browser(box, choices: dict[str, str], key=None) -> dict[str, str]:
+    """The form seal.js posts: the ballot sealed to the box key and signed with a credential
+    made in the browser."""
+    key = key or new_signing_key()
+    sealed = seal_ballot(bytes(box.public_key), box.box_id, "motion",
+                         encode_motion_ballot(choices, follow_majority=False))
+    return {"sealed": b64encode(sealed).decode(),
+            "credential": b64encode(signing_public_key(key)).decode(),
+            "signature": b64encode(sign_ballot(key, box.box_id, sealed)).decode()}
+
+
+def test_a_ballot_sealed_in_the_browser_is_received_with_one_read_and_one_insert(
+        client, login, world, db_session, app):
+    """The cast reads the community, the roles, the meeting, its box and the voter in one
+    statement after the session's user, then inserts: nothing else stands before the ballot."""
+    login(world.owners[0])
+    form = _sealed_in_the_browser(world.box, {"m1": "agree", "m2": "abstain"})
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).upper())
+
+    engine = db.engine_of(app)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = client.post(world.url("/ballot"), data=form)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 302
+    entry = db_session.query(BoardEntry).one()
+    assert entry.tracking_code in response.headers["Location"]
+    assert not entry.server_sealed
+    assert bytes(entry.credential) == b64decode(form["credential"])
+    queries = [q for q in statements if not q.startswith(("SAVEPOINT", "RELEASE", "BEGIN"))]
+    insert = next(i for i, q in enumerate(queries) if q.startswith("INSERT INTO BOARD_ENTRY"))
+    user, read = queries[:insert]  # two reads, no more
+    assert " FROM USER_ACCOUNT " in user
+    for table in ("COMMUNITY", "ROLE_GRANT", "MEETING", "BALLOT_BOX", "BOX_VOTER"):
+        assert f" {table} " in read
+
+
+def test_a_browser_ballot_whose_signature_does_not_verify_is_refused(client, login, world,
+                                                                     db_session):
+    login(world.owners[0])
+    form = _sealed_in_the_browser(world.box, {"m1": "agree"})
+    other = _sealed_in_the_browser(world.box, {"m1": "disagree"})
+    form["signature"] = other["signature"]  # signed by another credential, over other bytes
+    response = client.post(world.url("/ballot?lang=en"), data=form)
+    assert response.status_code == 422
+    assert "signature" in response.get_data(as_text=True)
+    assert db_session.query(BoardEntry).count() == 0
+
+
+def test_a_meeting_of_another_community_is_not_voted_on_through_this_ones_address(
+        client, login, world, make, db_session, app):
+    elsewhere = VotingWorld(make, db_session, app)
+    elsewhere.ceremony()
+    login(world.owners[0])
+    url = f"/c/{world.community.id}/meetings/{elsewhere.meeting.id}/ballot"
+    response = client.post(url, data=_sealed_in_the_browser(elsewhere.box, {"m1": "agree"}))
+    assert response.status_code == 404
     assert db_session.query(BoardEntry).count() == 0
 
 
