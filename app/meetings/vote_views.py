@@ -121,9 +121,9 @@ def cast(community, meeting_id: int, read: voting.CastTarget | None):
     """Cast the posted ballot: the meeting, its box and the voter are read with the community
     and the roles, in one statement; the ballot is received with one insert."""
     s, now, target = db.session(), utcnow(), read
-    if target is None or target.community_id != community.id or (
-            target.status is MeetingStatus.DRAFT
-            and not can(current_user, Permission.MEETINGS_MANAGE, community)):
+    # None: no such meeting in this community (the read joins the meeting to it).
+    if target is None or (target.status is MeetingStatus.DRAFT
+                          and not can(current_user, Permission.MEETINGS_MANAGE, community)):
         abort(404)  # as the meeting's pages answer
     g.community = community
     proxy = _held_proxy(meeting_id)

@@ -349,25 +349,26 @@ def _target_columns() -> tuple:
             v.id.label("voter_ref"), v.voter_id)
 
 
-def _with_box_and_voter(query: Select) -> Select:
-    """``query`` (which reads the meeting) joined to the meeting's box of motions and to the
-    voter whose units the ``user_id`` parameter's user owns.
-
-    The voter is reached by plain joins (unit of the box's electorate → current ownership →
-    the user's register entry), which the planner walks by index from the user; a user owning
-    several units has one voter for them all.
-    """
-    box, voter = BallotBox.__table__, BoxVoter.__table__
+def _users_voter():
+    """Unit of a box's electorate → current ownership → the ``user_id`` parameter's register
+    entry → voter: plain joins, which the planner walks by index from the user (a user owning
+    several units has one voter for them all)."""
     unit, owns, person = BoxVoterUnit.__table__, Ownership.__table__, Person.__table__
-    users_voter = (
+    return (
         unit.join(owns, and_(owns.c.unit_id == unit.c.unit_id, owns.c.ended_at.is_(None)))
         .join(person, and_(person.c.id == owns.c.person_id,
                            person.c.user_id == bindparam("user_id")))
-        .join(voter, voter.c.id == unit.c.voter_ref))
-    meeting = Meeting.__table__
+        .join(BoxVoter.__table__, BoxVoter.__table__.c.id == unit.c.voter_ref))
+
+
+def _with_box_and_voter(query: Select) -> Select:
+    """``query`` (which reads the meeting) joined to the meeting's box of motions and to the
+    voter whose units the ``user_id`` parameter's user owns (:func:`_users_voter`)."""
+    meeting, box = Meeting.__table__, BallotBox.__table__
     return (query.join_from(meeting, box, and_(box.c.meeting_id == meeting.c.id,
                                                box.c.purpose == MOTIONS_PURPOSE), isouter=True)
-            .join_from(box, users_voter, unit.c.box_id == box.c.id, isouter=True))
+            .join_from(box, _users_voter(), BoxVoterUnit.__table__.c.box_id == box.c.id,
+                       isouter=True))
 
 
 @functools.cache
@@ -395,14 +396,6 @@ class _CastRead:
 
 #: The cast's read (see :class:`_CastRead`).
 CAST_READ = _CastRead()
-
-
-def _voter_ref_of(user_id, box_pk):
-    owned = (select(Ownership.unit_id).join(Person, Person.id == Ownership.person_id)
-             .where(Person.user_id == user_id, Ownership.ended_at.is_(None)))
-    return (select(BoxVoterUnit.voter_ref)
-            .where(BoxVoterUnit.box_id == box_pk, BoxVoterUnit.unit_id.in_(owned))
-            .limit(1).scalar_subquery())
 
 
 def ballot_of(session: Session, box: BallotBox, voter: BoxVoter) -> BoardEntry | None:
@@ -521,8 +514,7 @@ def chain_pending(session: Session, box_pk: int) -> int:
     last = max(row.cast_at for row in rows)
     turnout_at = head.turnout_at
     if turnout_at is None or last - turnout_at >= TURNOUT_STEP:
-        session.execute(insert(TurnoutPoint.__table__), {
-            "box_id": box_pk, "at": last, "ballots": number, "area": area})
+        _turnout_point(session, box_pk, last, number, area)
         turnout_at = last
     session.execute(_move_head_statement(), {
         "box_pk": box_pk, "board_count": number, "board_hash": previous,
@@ -584,10 +576,11 @@ def pending_count(session: Session, box: BallotBox) -> int:
 TURNOUT_STEP = dt.timedelta(minutes=1)
 
 
-def _turnout_point(session: Session, box: BallotBox, now: dt.datetime) -> None:
-    session.add(TurnoutPoint(box_id=box.id, at=now, ballots=box.board_count,
-                             area=box.participating_area or 0))
-    box.turnout_at = now
+def _turnout_point(session: Session, box_pk: int, at: dt.datetime, ballots: int,
+                   area) -> None:
+    """A point of the turnout chart (the caller moves the box's ``turnout_at``)."""
+    session.execute(insert(TurnoutPoint.__table__),
+                    {"box_id": box_pk, "at": at, "ballots": ballots, "area": area})
 
 
 def server_sealed_ballot(
@@ -632,7 +625,13 @@ def voter_of_person(session: Session, box: BallotBox, person_id: int) -> BoxVote
 
 def voter_of_user(session: Session, box: BallotBox, user: User) -> BoxVoter | None:
     """The voter whose units ``user`` owns (through any of their register entries)."""
-    return session.scalar(select(BoxVoter).where(BoxVoter.id == _voter_ref_of(user.id, box.id)))
+    return session.scalar(_voter_of_user_query(), {"user_id": user.id, "box_pk": box.id})
+
+
+@functools.cache
+def _voter_of_user_query():
+    return (select(BoxVoter).select_from(_users_voter())
+            .where(BoxVoterUnit.__table__.c.box_id == bindparam("box_pk")).limit(1))
 
 
 def voter_of_unit(session: Session, box: BallotBox, unit_id: int) -> BoxVoter | None:
@@ -738,7 +737,9 @@ def close_voting(session: Session, *, actor: User, now: dt.datetime, meeting: Me
     box = _lock_box(session, box)  # waits for the casts in flight; none after it
     chain_pending(session, box.id)
     if box.board_count and box.turnout_at != now:
-        _turnout_point(session, box, now)  # the chart ends on the final figure
+        # The chart ends on the final figure.
+        _turnout_point(session, box.id, now, box.board_count, box.participating_area or 0)
+        box.turnout_at = now
     head = publish_head(session, box=box, now=now, closing=True)
     box.closed_at = now
     meeting.status = MeetingStatus.CLOSED
